@@ -1,0 +1,63 @@
+"""Each script end to end on a tiny grid, and plot.py on its output."""
+
+import json
+import pickle
+
+import matplotlib.image
+import numpy as np
+import pytest
+
+from conftest import run_script
+
+SCRIPTS = {
+    "rec_rate_skip.py": (["--optw", "0"], ["rec_rate_skip_n30_d10_w0_X0_sample2"]),
+    "minnrm_skip.py": (["--sigma", "0.1"], ["dis_abs_minnrm_skip_n30_d10_w1_X0_sig0.1_sample2",
+                                            "dis_test_minnrm_skip_n30_d10_w1_X0_sig0.1_sample2"]),
+    "cvx_train_skip.py": (["--sigma", "0.05", "--optw", "0"],
+                          ["dis_abs_cvx_train_skip_n30_d10_w0_X0_sig0.05_sample2",
+                           "dis_test_cvx_train_skip_n30_d10_w0_X0_sig0.05_sample2"]),
+}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_end_to_end(script, tmp_path):
+    flags, stems = SCRIPTS[script]
+    run_script(script, "--n", "30", "--d", "10", "--sample", "2", "--jobs", "1", "--save_details",
+               "--save_folder", str(tmp_path), *flags)
+    for stem in stems:
+        array = np.load(tmp_path / f"{stem}.npy")
+        assert array.shape == (3, 1, 2)
+        with open(tmp_path / f"{stem}.json") as stream:
+            sidecar = json.load(stream)
+        assert sidecar["complete"] and sidecar["solver"] in ("CLARABEL", "MOSEK")
+        assert sum(sidecar["status_counts"].values()) == 6
+        assert {"numpy", "cvxpy", "python"} <= set(sidecar["versions"])
+        if stem.startswith("rec_rate"):
+            assert np.isin(array[~np.isnan(array)], [0.0, 1.0]).all()
+        else:
+            assert (array[~np.isnan(array)] >= 0).all()
+    details = sorted((tmp_path / "details").glob("*.pkl"))
+    assert len(details) == 6
+    with open(details[0], "rb") as stream:
+        trial = pickle.load(stream)
+    assert {"X", "w", "y", "dmat", "opt_w0", "opt_w", "exist_all_one", "status"} <= set(trial)
+    assert trial["X"].shape[1] == 10 and trial["dmat"].shape[0] == trial["X"].shape[0]
+
+
+def test_distances_shrink_with_more_samples(tmp_path):
+    """Noiseless min-norm distances: large at n = d (all-ones pattern), ~0 at n = 6d."""
+    run_script("minnrm_skip.py", "--n", "60", "--d", "10", "--sample", "2", "--optw", "0", "--jobs", "2",
+               "--save_folder", str(tmp_path))
+    dis_abs = np.load(tmp_path / "dis_abs_minnrm_skip_n60_d10_w0_X0_sig0.0_sample2.npy")
+    assert np.nanmean(dis_abs[0]) > 0.1 and np.nanmax(dis_abs[-1]) < 1e-4
+
+
+def test_plot_renders_every_array(tmp_path):
+    run_script("rec_rate_skip.py", "--n", "40", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1",
+               "--save_folder", str(tmp_path))
+    run_script("plot.py", str(tmp_path))
+    image = matplotlib.image.imread(tmp_path / "rec_rate_skip_n40_d20_w0_X0_sample2.png")
+    assert image.shape[0] > 200 and image.shape[1] > 200
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 20  # a real picture, not a blank
+    result = run_script("plot.py", str(tmp_path / "nothing_here.npy"), check=False)
+    assert result.returncode != 0 and "paths" in result.stderr
