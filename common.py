@@ -167,6 +167,144 @@ def skip_distances(instance, X_test, primal):
     }
 
 
+# --------------------------------------------------------------------------- normalisation layer
+
+MAX_REDRAWS = 100
+# NNIC-k is a strict inequality; a block whose span contains a planted activation has
+# correlation exactly 1, which rounding can put just below 1, so demand a margin.
+NIC_MARGIN = 1e-6
+
+
+def planted_relu_neurons(rng, d, neu, optw):
+    """Unit-norm planted ReLU neurons as the columns of a (d, neu) matrix.
+
+    0: Gaussian directions; 1: w_j = e_j; 2 (neu = 2 only): w_2 = -w_1, whose
+    activation regions do not intersect.
+    """
+    if optw == 1:
+        return np.eye(d)[:, :neu]
+    if optw == 2:
+        w = rng.standard_normal(d)
+        w /= np.linalg.norm(w)
+        return np.column_stack([w, -w])
+    W = rng.standard_normal((d, neu))
+    return W / np.linalg.norm(W, axis=0)
+
+
+def normalised_relu_sum(X, planted):
+    """y = sum_j (X w_j)_+ / ||(X w_j)_+|| for the columns w_j of planted (d, k)."""
+    activations = relu(X @ planted)
+    return (activations / np.linalg.norm(activations, axis=0)).sum(axis=1)
+
+
+def norm_instance(rng, n, d, args, num_directions=None):
+    """One normalisation-layer trial: X, planted neurons (d, k), labels, patterns,
+    the planted neurons' pattern columns and the whitened blocks.
+
+    X and the neurons are redrawn while some (X w_j)_+ is the zero vector. The
+    planted directions go first among the sampled ones, so their patterns are in
+    the set; planted_columns[j] is the column of neuron j's pattern.
+    """
+    import programs
+
+    for _ in range(MAX_REDRAWS):
+        X = sample_data(rng, n, d, args.optx)
+        planted = planted_relu_neurons(rng, d, args.neu, args.optw)
+        if relu(X @ planted).any(axis=0).all():
+            break
+    else:
+        raise RuntimeError(f"no data with every planted neuron active after {MAX_REDRAWS} draws (n={n}, d={d})")
+    y = normalised_relu_sum(X, planted) + label_noise(rng, n, args.sigma)
+    patterns, exist_all_one = arrangement_patterns(X, rng, num_directions, first_directions=planted)
+    planted_patterns = (X @ planted >= 0).astype(float)
+    planted_columns = [int(np.flatnonzero((patterns == column[:, None]).all(axis=0))[0]) for column in planted_patterns.T]
+    blocks = programs.whitened_blocks(X, patterns)
+    return {"X": X, "w": planted, "y": y, "dmat": patterns, "exist_all_one": exist_all_one,
+            "planted_columns": planted_columns, "blocks": blocks}
+
+
+def norm_targets(blocks, planted_columns, planted):
+    """t_k = S_k V_k^T w_j / ||S_k V_k^T w_j|| for neuron j with pattern column k,
+    so that U_k t_k = (X w_j)_+ / ||(X w_j)_+||. Returns a list of (r_k,) vectors."""
+    targets = []
+    for k, w in zip(planted_columns, planted.T):
+        _, S, V = blocks[k]
+        coefficients = S * (V.T @ w)
+        targets.append(coefficients / np.linalg.norm(coefficients))
+    return targets
+
+
+def planted_solution(blocks, planted_columns, targets, d):
+    """The (d, m) program variable of the planted model: t_k on planted columns
+    (zero-padded to d), 0 elsewhere. Neurons sharing a pattern add up."""
+    W = np.zeros((d, len(blocks)))
+    for k, t in zip(planted_columns, targets):
+        W[: len(t), k] += t
+    return W
+
+
+def norm_recovered(W, planted_W):
+    """Recovery: the solution equals the planted variable everywhere, atol 1e-4."""
+    return bool(np.allclose(W, planted_W, atol=RECOVERY_ATOL))
+
+
+def norm_dis_abs(W, planted_W, planted_columns):
+    """dis_abs = sqrt(sum_j ||W[:, k_j] - t_{k_j}||^2) over the planted columns (reference)."""
+    columns = sorted(set(planted_columns))
+    return float(np.linalg.norm(W[:, columns] - planted_W[:, columns]))
+
+
+def nnic_holds(blocks, planted_columns, targets):
+    """Neural isometry condition NNIC-k (Fig. 10).
+
+    With U_P the planted blocks side by side and t the stacked targets,
+    lambda = U_P (U_P^T U_P)^+ t; the condition holds when ||U_i^T lambda|| < 1 for
+    every non-planted pattern i. lambda is a dual certificate of (14) only if it
+    also meets U_P^T lambda = t, which fails when U_P loses column rank (several
+    neurons, small n), so that is required too. Returns (holds, lambda).
+    """
+    U_planted = np.hstack([blocks[k][0] for k in sorted(set(planted_columns))])
+    planted_W = planted_solution(blocks, planted_columns, targets, blocks[0][2].shape[0])
+    t = np.concatenate([planted_W[: blocks[k][0].shape[1], k] for k in sorted(set(planted_columns))])
+    lam = U_planted @ np.linalg.pinv(U_planted.T @ U_planted) @ t
+    interpolates = np.allclose(U_planted.T @ lam, t, atol=1e-8)
+    others = [i for i in range(len(blocks)) if i not in set(planted_columns)]
+    correlations = [np.linalg.norm(blocks[i][0].T @ lam) for i in others]
+    return bool(interpolates and max(correlations, default=0.0) < 1.0 - NIC_MARGIN), lam
+
+
+def norm_program(instance, equation, beta=1e-6):
+    """The normalisation-layer program `equation` ("14", "13", "norm_train") on an instance."""
+    import programs
+
+    return programs.Program(equation, instance["X"], instance["y"], instance["dmat"], beta=beta,
+                            blocks=instance["blocks"])
+
+
+def norm_planted_variable(instance):
+    """The planted model as the (d, m) program variable (targets on planted columns)."""
+    targets = norm_targets(instance["blocks"], instance["planted_columns"], instance["w"])
+    return planted_solution(instance["blocks"], instance["planted_columns"], targets, instance["X"].shape[1])
+
+
+def learned_variable(primal):
+    """W of a relaxed program, or u_i - v_i of an exact one; None for a failed solve."""
+    if "W" in primal:
+        return primal["W"]
+    return primal["U"] - primal["V"] if "U" in primal else None
+
+
+def norm_details(instance, solution):
+    """What --save_details keeps of a norm trial (the whitened blocks are recomputable)."""
+    details = {key: value for key, value in instance.items() if key != "blocks"}
+    return dict(details, opt_w=learned_variable(solution.primal))
+
+
+def skip_n_below_d(n, d):
+    """Normalisation-layer cells with n < d are not run (reference)."""
+    return "n < d" if n < d else None
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -209,6 +347,13 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True):
     return parser
 
 
+def make_norm_parser(description, neu_default, solver=True):
+    """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2."""
+    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), solver=solver)
+    parser.add_argument("--neu", type=int, default=neu_default, help="planted neurons")
+    return parser
+
+
 def validate(parser, args, noiseless=False):
     """Check every flag before any work; exit with one line naming the flag."""
     for flag in ("n", "d"):
@@ -224,6 +369,13 @@ def validate(parser, args, noiseless=False):
         parser.error(f"--optx must be one of {', '.join(map(str, OPTX_CHOICES))}; got {args.optx}")
     if args.optw not in args.optw_choices:
         parser.error(f"--optw must be one of {', '.join(map(str, args.optw_choices))}; got {args.optw}")
+    if getattr(args, "neu", None) is not None:
+        if args.neu < 1:
+            parser.error(f"--neu must be at least 1; got {args.neu}")
+        if args.optw == 2 and args.neu != 2:
+            parser.error(f"--optw 2 (w_2 = -w_1) needs --neu 2; got --neu {args.neu}")
+        if args.optw == 1 and args.neu > GRID_STEP:
+            parser.error(f"--optw 1 (w_j = e_j) needs --neu at most {GRID_STEP}, the smallest d; got {args.neu}")
     if not np.isfinite(args.sigma) or args.sigma < 0:
         parser.error(f"--sigma must be a finite number >= 0; got {args.sigma}")
     if noiseless and args.sigma != 0:
@@ -259,6 +411,15 @@ def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
 
 
 # --------------------------------------------------------------------------- grid runner
+
+
+def trial_mean(array):
+    """Mean over the trial axis, ignoring NaN trials; NaN where a cell has none."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN cells
+        return np.nanmean(array, axis=2)
 
 
 def grid(largest):
@@ -314,7 +475,7 @@ def _run_task(work, batched, n, d, trials, seed, args):
     return n, d, trials, results
 
 
-RESUME_IGNORES = {"jobs", "resume", "save_details", "save_folder", "optw_choices", "verbose", "device"}
+RESUME_IGNORES = {"jobs", "resume", "save_details", "save_folder", "verbose", "device"}
 
 
 def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None):

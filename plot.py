@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import warnings
 
 import matplotlib
 
@@ -20,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from common import OneLineParser, grid  # noqa: E402
+from common import OneLineParser, grid, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
 
@@ -38,13 +37,6 @@ def load(path):
     n_grid = np.array(sidecar.get("n_grid", grid(10 * array.shape[0])))
     d_grid = np.array(sidecar.get("d_grid", grid(10 * array.shape[1])))
     return array, sidecar, n_grid, d_grid
-
-
-def trial_mean(array):
-    """Mean over the trial axis, ignoring NaN trials; NaN where a cell has none."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN cells
-        return np.nanmean(array, axis=2)
 
 
 def title(path, sidecar):

@@ -88,12 +88,38 @@ def masked_blocks(X, patterns):
     )
 
 
+def whitened_blocks(X, patterns):
+    """Rank-truncated thin SVDs D_i X = U_i S_i V_i^T, one per pattern.
+
+    Returns a list of (U_i (n, r_i), S_i (r_i,), V_i (d, r_i)); U_i has orthonormal
+    columns supported on the rows of pattern i, r_i is the numerical rank.
+    """
+    n, d = X.shape
+    blocks = []
+    for active in patterns.T.astype(bool):
+        U_active, S, Vt = np.linalg.svd(X[active], full_matrices=False)
+        rank = int(np.sum(S > S.max(initial=0.0) * max(n, d) * np.finfo(float).eps))
+        U = np.zeros((n, rank))
+        U[active] = U_active[:, :rank]
+        blocks.append((U, S[:rank], Vt[:rank].T))
+    return blocks
+
+
+def stacked_blocks(matrices, width):
+    """[M_1, ..., M_m] as a sparse (rows, m*width) matrix, M_i in columns i*width
+    .. i*width + cols(M_i) - 1 and zero padding after it, so that
+    `stacked_blocks(M, d) @ vec(W)` with W (d, m) is sum_i M_i w_i[:cols(M_i)]."""
+    padded = [np.hstack([M, np.zeros((M.shape[0], width - M.shape[1]))]) for M in matrices]
+    return sp.csr_matrix(np.hstack(padded))
+
+
 @dataclass(frozen=True)
 class Program:
     """One convex program: its equation and its data.
 
-    equation: "12", "11" or "skip_train" (the skip network); beta is the weight
-    decay of the regularised training form.
+    equation: "12", "11", "skip_train" (skip network) or "14", "13", "norm_train"
+    (normalisation layer); beta is the weight decay of the training forms; blocks
+    are the whitened blocks of the normalisation programs (whitened_blocks).
     """
 
     equation: str
@@ -101,6 +127,7 @@ class Program:
     y: np.ndarray
     patterns: np.ndarray
     beta: float = 1e-6
+    blocks: list | None = None
 
 
 @dataclass
@@ -109,8 +136,8 @@ class Solution:
 
     primal: the variables by name (w0 (d,), W / U / V (d, m)); value: the optimal
     value; status: the solver's word; dual: lambda (n,) of the equality constraint
-    with the paper's sign (X^T lambda = w0/||w0|| at the optimum of (12)), None
-    where the program has no equality; accepted: the solve passed our own
+    with the paper's sign (X^T lambda = w0/||w0|| at the optimum of (12), U_k^T
+    lambda = t_k on planted blocks of (14)), None where the program has no equality; accepted: the solve passed our own
     accuracy checks (`checks` holds the measured residuals).
     """
 
@@ -184,48 +211,112 @@ def skip_train(program):
     return cp.Problem(cp.Minimize(objective), cones), variables
 
 
-BUILDERS = {"12": skip_relaxed, "11": skip_exact, "skip_train": skip_train}
+def norm_relaxed(program):
+    """(14): min sum_i ||w_i||  s.t.  sum_i U_i w_i = y,  w_i in R^{r_i}.
+
+    W is (d, m); rows r_i .. d-1 of column i are padding that no constraint sees,
+    so they are 0 at the optimum.
+    """
+    import cvxpy as cp
+
+    d, m = program.X.shape[1], len(program.blocks)
+    W = cp.Variable((d, m))
+    whitened = stacked_blocks([U for U, _, _ in program.blocks], d)
+    constraints = [whitened @ cp.vec(W, order="F") == program.y]  # (14)
+    return cp.Problem(cp.Minimize(cp.sum(cp.norm(W, 2, axis=0))), constraints), {"W": W}
+
+
+def _norm_exact_parts(program):
+    """Variables, fit and cone constraints shared by (13) and its training form."""
+    import cvxpy as cp
+
+    X, patterns, blocks = program.X, program.patterns, program.blocks
+    d, m = X.shape[1], len(blocks)
+    U, V = cp.Variable((d, m)), cp.Variable((d, m))
+    whitened = stacked_blocks([Ui for Ui, _, _ in blocks], d)
+    # (2 D_i - I) X V_i S_i^{-1}, one (n, r_i) matrix per pattern, block-diagonal over i
+    cone_maps = sp.block_diag([
+        stacked_blocks([(2.0 * patterns[:, [i]] - 1.0) * (X @ Vi / Si)], d) for i, (_, Si, Vi) in enumerate(blocks)
+    ]).tocsr()
+    fit = whitened @ cp.vec(U - V, order="F")
+    norms = cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0))
+    cones = [
+        cone_maps @ cp.vec(U, order="F") >= 0,  # (2 D_i - I) X V_i S_i^{-1} u_i >= 0
+        cone_maps @ cp.vec(V, order="F") >= 0,  # (2 D_i - I) X V_i S_i^{-1} v_i >= 0
+    ]
+    return {"U": U, "V": V}, fit, norms, cones
+
+
+def norm_exact(program):
+    """(13): min sum_i ||u_i|| + ||v_i||  s.t.  sum_i U_i (u_i - v_i) = y and the cone constraints."""
+    import cvxpy as cp
+
+    variables, fit, norms, cones = _norm_exact_parts(program)
+    constraints = [fit == program.y] + cones  # (13)
+    return cp.Problem(cp.Minimize(norms), constraints), variables
+
+
+def norm_train(program):
+    """Regularised training form of (13) (Appendix L):
+    min ||sum_i U_i (u_i - v_i) - y||^2 + beta sum_i (||u_i|| + ||v_i||)  s.t. the cone constraints."""
+    import cvxpy as cp
+
+    variables, fit, norms, cones = _norm_exact_parts(program)
+    objective = cp.sum_squares(fit - program.y) + program.beta * norms
+    return cp.Problem(cp.Minimize(objective), cones), variables
+
+
+BUILDERS = {
+    "12": skip_relaxed, "11": skip_exact, "skip_train": skip_train,
+    "14": norm_relaxed, "13": norm_exact, "norm_train": norm_train,
+}
+EQUALITY_PROGRAMS = ("12", "11", "14", "13")
 
 
 # --------------------------------------------------------------------------- checks
 
 
-def certify_skip_relaxed(program, primal, dual):
-    """Our own optimality certificate for (12), independent of the solver's word.
+def certify_min_norm(A, y, W, dual):
+    """Our own optimality certificate for min sum_i ||w_i|| s.t. A vec(W) = y,
+    independent of the solver's word (A is (n, m*d) stacked by blocks, W is (d, m)).
 
-    Weak duality: for any lambda with ||X^T lambda|| <= 1 and ||(D_i X)^T lambda|| <= 1
-    for every i, y^T lambda is a lower bound on the optimal value. We rescale the
-    solver's lambda to be dual feasible and measure the relative gap to the primal
+    Weak duality: for any lambda with ||A_i^T lambda|| <= 1 for every block i,
+    y^T lambda is a lower bound on the optimal value. We rescale the solver's
+    lambda to be dual feasible and measure the relative gap to the primal
     objective, next to the relative residual of the equality.
     """
-    X, y, patterns = program.X, program.y, program.patterns
-    w0, W = primal["w0"], primal["W"]
-    fit = X @ w0 + np.sum(patterns * (X @ W), axis=1)
-    objective = np.linalg.norm(w0) + np.linalg.norm(W, axis=0).sum()
-    block_norms = np.linalg.norm(X.T @ (patterns * dual[:, None]), axis=0)  # ||(D_i X)^T lambda||
-    dual_norm = max(np.linalg.norm(X.T @ dual), block_norms.max(initial=0.0))
+    d, m = W.shape
+    objective = np.linalg.norm(W, axis=0).sum()
+    dual_norm = np.linalg.norm((A.T @ dual).reshape(m, d), axis=1).max()  # max_i ||A_i^T lambda||
     lower_bound = y @ dual / max(1.0, dual_norm)
-    scale = max(1.0, abs(objective))
     return {
-        "residual": float(np.linalg.norm(fit - y) / max(1.0, np.linalg.norm(y))),
-        "gap": float((objective - lower_bound) / scale),
+        "residual": float(np.linalg.norm(A @ W.ravel(order="F") - y) / max(1.0, np.linalg.norm(y))),
+        "gap": float((objective - lower_bound) / max(1.0, abs(objective))),
         "dual_infeasibility": float(max(0.0, dual_norm - 1.0)),
     }
 
 
-def primal_checks(program, primal):
-    """Relative residual of the fit (exact programs) and cone violations (all exact forms)."""
-    X, y, patterns = program.X, program.y, program.patterns
+def certify(program, primal, dual):
+    """The certificate of (12) (blocks X, D_1 X, ..., D_m X) or (14) (blocks U_i)."""
+    X, y = program.X, program.y
+    if program.equation == "12":
+        A = sp.hstack([sp.csr_matrix(X), masked_blocks(X, program.patterns)]).tocsr()
+        return certify_min_norm(A, y, np.column_stack([primal["w0"], primal["W"]]), dual)
+    A = stacked_blocks([U for U, _, _ in program.blocks], X.shape[1])
+    return certify_min_norm(A, y, primal["W"], dual)
+
+
+def primal_checks(program, problem):
+    """Relative violations of the program's own constraints at the returned point:
+    the equality (exact forms) and the cone inequalities (all U/V forms)."""
+    from cvxpy.constraints import Equality
+
     checks = {}
-    if "U" in primal:
-        signs = 2.0 * patterns - 1.0
-        scale = max(1.0, np.abs(X @ primal["U"]).max(), np.abs(X @ primal["V"]).max())
-        violation = min((signs * (X @ primal["U"])).min(), (signs * (X @ primal["V"])).min())
-        checks["cone_violation"] = float(max(0.0, -violation) / scale)
-        if program.equation == "11":
-            W = primal["U"] - primal["V"]
-            fit = X @ primal["w0"] + np.sum(patterns * (X @ W), axis=1)
-            checks["residual"] = float(np.linalg.norm(fit - y) / max(1.0, np.linalg.norm(y)))
+    for constraint in problem.constraints:
+        scale = max([1.0, np.linalg.norm(program.y)] + [np.abs(arg.value).max() for arg in constraint.args])
+        name = "residual" if isinstance(constraint, Equality) else "cone_violation"
+        violation = float(np.max(np.abs(constraint.residual), initial=0.0) / scale)
+        checks[name] = max(checks.get(name, 0.0), violation)
     return checks
 
 
@@ -255,12 +346,12 @@ def solve(program, solver="CLARABEL"):
     solution.primal = {name: np.asarray(v.value) for name, v in variables.items()}
     solution.value = float(problem.value)
     equality = problem.constraints[0]
-    if program.equation in ("12", "11") and equality.dual_value is not None:
+    if program.equation in EQUALITY_PROGRAMS and equality.dual_value is not None:
         # CVXPY's Lagrangian adds +nu^T (fit - y); the paper's lambda is -nu.
         solution.dual = -np.asarray(equality.dual_value)
-    if program.equation == "12" and solution.dual is not None:
-        solution.checks = certify_skip_relaxed(program, solution.primal, solution.dual)
+    if program.equation in ("12", "14") and solution.dual is not None:
+        solution.checks = certify(program, solution.primal, solution.dual)
     else:
-        solution.checks = primal_checks(program, solution.primal)
+        solution.checks = primal_checks(program, problem)
     solution.accepted = all(value <= CHECK_TOL for value in solution.checks.values())
     return solution

@@ -1,0 +1,38 @@
+"""Distance of the normalisation network trained by the convex program: the regularised form of (13).
+
+Figure 31: minimise ||sum_i U_i (u_i - v_i) - y||^2 + beta sum_i (||u_i|| + ||v_i||)
+under the cone constraints of (13), then record dis_abs between u_i - v_i and the
+targets t_k on the planted columns. NaN when the solve failed our checks or n < d.
+"""
+
+import numpy as np
+
+import common
+import programs
+
+
+def trial(n, d, rng, args):
+    instance = common.norm_instance(rng, n, d, args)
+    solution = programs.solve(common.norm_program(instance, "norm_train", beta=args.beta), args.solver_name)
+    dis_abs = np.nan
+    if solution.accepted:
+        dis_abs = common.norm_dis_abs(common.learned_variable(solution.primal), common.norm_planted_variable(instance),
+                                      instance["planted_columns"])
+    return common.TrialResult({"dis_abs": dis_abs}, solution.outcome, common.norm_details(instance, solution))
+
+
+def main():
+    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=2)
+    parser.add_argument("--beta", type=float, default=1e-6, help="weight decay of the regularised program")
+    args = parser.parse_args()
+    if not np.isfinite(args.beta) or args.beta <= 0:
+        parser.error(f"--beta must be a finite number > 0; got {args.beta}")
+    args = common.validate(parser, args)
+    arrays = common.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
+                             skip_cell=common.skip_n_below_d)
+    print("mean dis_abs (rows n, columns d; nan: n < d):")
+    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+
+
+if __name__ == "__main__":
+    main()

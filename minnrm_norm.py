@@ -1,0 +1,34 @@
+"""Distance of the normalisation network's min-norm solution (14) to planted neurons under label noise.
+
+Figures 9, 29 and 37-39: labels y = sum_j (X w_j)_+ / ||(X w_j)_+|| + sigma N(0, I)/sqrt(n);
+record dis_abs = sqrt(sum_j ||W[:, k_j] - t_{k_j}||^2) over the planted columns.
+NaN when the solve failed our checks or the cell has n < d.
+"""
+
+import numpy as np
+
+import common
+import programs
+
+
+def trial(n, d, rng, args):
+    instance = common.norm_instance(rng, n, d, args)
+    solution = programs.solve(common.norm_program(instance, "14"), args.solver_name)
+    dis_abs = np.nan
+    if solution.accepted:
+        dis_abs = common.norm_dis_abs(solution.primal["W"], common.norm_planted_variable(instance),
+                                      instance["planted_columns"])
+    return common.TrialResult({"dis_abs": dis_abs}, solution.outcome, common.norm_details(instance, solution))
+
+
+def main():
+    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
+    args = common.validate(parser, parser.parse_args())
+    arrays = common.run_grid(args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm", with_sigma=True,
+                             skip_cell=common.skip_n_below_d)
+    print("mean dis_abs (rows n, columns d; nan: n < d):")
+    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Recovery rate of planted normalised ReLU neurons by the normalisation network's min-norm program (14).
+
+Figures 27/28, 35 and 36: for every (n, d) cell with n >= d and trial, solve (14)
+on noiseless labels y = sum_j (X w_j)_+ / ||(X w_j)_+|| and record 1 when the
+solution is t_k on the planted columns and 0 elsewhere (atol 1e-4), 0 when it is
+not, NaN when the solve failed our checks or the cell has n < d.
+"""
+
+import numpy as np
+
+import common
+import programs
+
+
+def trial(n, d, rng, args):
+    instance = common.norm_instance(rng, n, d, args)
+    solution = programs.solve(common.norm_program(instance, "14"), args.solver_name)
+    rec = np.nan
+    if solution.accepted:
+        rec = float(common.norm_recovered(solution.primal["W"], common.norm_planted_variable(instance)))
+    return common.TrialResult({"rec": rec}, solution.outcome, common.norm_details(instance, solution))
+
+
+def main():
+    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
+    args = common.validate(parser, parser.parse_args(), noiseless=True)
+    arrays = common.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
+                             skip_cell=common.skip_n_below_d)
+    print("mean recovery rate (rows n, columns d; nan: n < d):")
+    print(np.round(common.trial_mean(arrays["rec"]), 2))
+
+
+if __name__ == "__main__":
+    main()
