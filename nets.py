@@ -1,0 +1,161 @@
+"""Batched two-layer ReLU networks and their full-batch AdamW trainer (PyTorch).
+
+All S trials of a grid cell train at once as one batched model: every parameter
+has a leading trial axis S and the products are batched (torch.bmm). The loss is
+the sum of the trials' losses and no parameter is shared between trials, so each
+trial's gradient is exactly its own, and AdamW, acting elementwise, takes for
+each trial the step it would take alone.
+
+Shapes: X (S, n, d), y (S, n); skip parameters w0 (S, d), a0 (S,), W (S, d, m),
+a (S, m); norm parameters W (S, d, m), a (S, m), gamma (S, m). PAPER_NOTES
+section 5 gives the settings.
+"""
+
+import math
+
+import numpy as np
+
+import torch
+
+
+def uniform(generators, shape, bound, dtype):
+    """One U(-bound, bound) tensor of `shape` per trial generator, stacked on axis 0."""
+    return torch.stack([(torch.rand(shape, generator=g, dtype=dtype) * 2 - 1) * bound for g in generators])
+
+
+def init_skip(generators, d, width, dtype=torch.float32):
+    """PyTorch's default (Kaiming-uniform) initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
+    fan_in d for the first layer, width + 1 (the linear neuron and the ReLU ones) for the second."""
+    second = 1 / math.sqrt(width + 1)
+    return {
+        "w0": uniform(generators, (d,), 1 / math.sqrt(d), dtype),
+        "W": uniform(generators, (d, width), 1 / math.sqrt(d), dtype),
+        "a0": uniform(generators, (), second, dtype),
+        "a": uniform(generators, (width,), second, dtype),
+    }
+
+
+def skip_forward(params, X):
+    """f(X) = a0 (X w0) + sum_j a_j (X w_j)_+, batched over trials: (S, n)."""
+    linear = torch.einsum("snd,sd->sn", X, params["w0"]) * params["a0"][:, None]
+    hidden = torch.relu(torch.bmm(X, params["W"]))
+    return linear + torch.einsum("snm,sm->sn", hidden, params["a"])
+
+
+def init_norm(generators, d, width, dtype=torch.float32):
+    """Default initialisation for both layers; the normalisation scales gamma start at 1
+    (as a normalisation layer's weight does in PyTorch)."""
+    return {
+        "W": uniform(generators, (d, width), 1 / math.sqrt(d), dtype),
+        "a": uniform(generators, (width,), 1 / math.sqrt(width), dtype),
+        "gamma": torch.ones((len(generators), width), dtype=dtype),
+    }
+
+
+def norm_forward(params, X, eps=1e-12):
+    """f(X) = sum_j a_j gamma_j (X w_j)_+ / ||(X w_j)_+||, the norm taken over the samples: (S, n).
+
+    A neuron dead on every sample contributes 0 (eps keeps 0/0 out)."""
+    hidden = torch.relu(torch.bmm(X, params["W"]))
+    normalised = hidden / (torch.linalg.vector_norm(hidden, dim=1, keepdim=True) + eps)
+    return torch.einsum("snm,sm->sn", normalised, params["a"] * params["gamma"])
+
+
+NETWORKS = {"skip": (init_skip, skip_forward), "norm": (init_norm, norm_forward)}
+
+
+def squared_errors(prediction, y):
+    """||f(X) - y||^2 per trial (sum over samples, not mean): (S,)."""
+    return ((prediction - y) ** 2).sum(dim=1)
+
+
+def train(forward, params, X, y, X_test=None, y_test=None, epochs=400, lr=2e-3, beta=1e-6,
+          reset_optimizer=False):
+    """Full-batch AdamW on sum_s ||f_s(X_s) - y_s||^2 with weight decay beta.
+
+    One optimizer for the whole run (AdamW's fused kernel, one per parameter).
+    reset_optimizer=True rebuilds it at every step, as the authors' code did,
+    which throws away Adam's moment estimates. Returns the trained parameters and
+    the (S, epochs) train loss curve and, when test data is given, test loss curve
+    (None otherwise), each loss recorded before its step.
+    """
+    params = {name: value.clone().requires_grad_(True) for name, value in params.items()}
+    make = lambda: torch.optim.AdamW(params.values(), lr=lr, weight_decay=beta, fused=True)  # noqa: E731
+    optimizer = make()
+    train_curve = torch.empty((X.shape[0], epochs), dtype=X.dtype, device=X.device)
+    test_curve = None if X_test is None else torch.empty_like(train_curve)
+    for epoch in range(epochs):
+        if reset_optimizer:
+            optimizer = make()
+        optimizer.zero_grad()
+        losses = squared_errors(forward(params, X), y)
+        losses.sum().backward()
+        optimizer.step()
+        train_curve[:, epoch] = losses.detach()
+        if test_curve is not None:
+            with torch.no_grad():
+                test_curve[:, epoch] = squared_errors(forward(params, X_test), y_test)
+    return {name: value.detach() for name, value in params.items()}, train_curve, test_curve
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def add_training_flags(parser):
+    """The nonconvex-training flags on top of common.make_parser(solver=False)."""
+    parser.add_argument("--epochs", type=int, default=400, help="full-batch AdamW steps")
+    parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
+    parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
+    parser.add_argument("--width", type=int, default=None, help="hidden neurons (default n + 1)")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda when present")
+    parser.add_argument("--verbose", action="store_true", help="print each cell's final losses")
+    parser.add_argument("--reset_optimizer", action="store_true",
+                        help="rebuild AdamW at every step (the authors' code; loses the moments)")
+    return parser
+
+
+def validate_training(parser, args):
+    """Check the training flags before any work; one line naming the flag."""
+    if args.epochs < 1:
+        parser.error(f"--epochs must be at least 1; got {args.epochs}")
+    for flag, value in (("lr", args.lr), ("beta", args.beta)):
+        if not math.isfinite(value) or value < 0 or (flag == "lr" and value == 0):
+            parser.error(f"--{flag} must be a finite number {'> 0' if flag == 'lr' else '>= 0'}; got {value}")
+    if args.width is not None and args.width < 1:
+        parser.error(f"--width must be at least 1; got {args.width}")
+    if args.device not in ("cpu", "cuda"):
+        parser.error(f"--device must be cpu or cuda; got {args.device!r}")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA device is available (use --device cpu)")
+    return args
+
+
+def trial_generators(rngs):
+    """One torch.Generator per trial, seeded from the trial's numpy generator."""
+    return [torch.Generator().manual_seed(int(rng.integers(2**63))) for rng in rngs]
+
+
+def fit_cell(network, rngs, data, X_test, y_test, args):
+    """Train one cell's trials as one batched model; return numpy results.
+
+    data: per trial (X (n, d), y (n,)); X_test, y_test likewise. Returns the trained
+    parameters, test predictions (S, n) and the train and test loss curves (S, epochs),
+    all as numpy arrays; the curves are recorded only with --save_details (else None).
+    """
+    torch.set_num_threads(1)  # parallelism comes from --jobs; keeps results independent of it
+    init, forward = NETWORKS[network]
+    device, dtype = torch.device(args.device), torch.float32
+    as_tensor = lambda arrays: torch.tensor(np.array(list(arrays)), dtype=dtype, device=device)  # noqa: E731
+    X, y = as_tensor(x for x, _ in data), as_tensor(t for _, t in data)
+    X_test, y_test = as_tensor(X_test), as_tensor(y_test)
+    d, width = X.shape[2], args.width or X.shape[1] + 1
+    params = {k: v.to(device) for k, v in init(trial_generators(rngs), d, width, dtype).items()}
+    curves = (X_test, y_test) if args.save_details else (None, None)
+    params, train_curve, test_curve = train(forward, params, X, y, *curves, args.epochs, args.lr, args.beta,
+                                            args.reset_optimizer)
+    with torch.no_grad():
+        prediction = forward(params, X_test)
+    numpy = lambda tensor: None if tensor is None else tensor.detach().cpu().double().numpy()  # noqa: E731
+    return ({name: numpy(value) for name, value in params.items()}, numpy(prediction),
+            numpy(train_curve), numpy(test_curve))
+
