@@ -345,8 +345,9 @@ def on_off(text):
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
-def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True):
-    """The reference command line plus --jobs, --resume and (convex scripts) --solver."""
+def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, beta=False):
+    """The reference command line plus --jobs, --resume, (convex scripts) --solver and
+    (training scripts, convex or not) --beta."""
     parser = OneLineParser(description=description)
     parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
     parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
@@ -362,13 +363,15 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True):
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     if solver:
         parser.add_argument("--solver", default="auto", help="auto (MOSEK if licensed, else Clarabel) or a CVXPY solver")
+    if beta:
+        parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
     parser.set_defaults(optw_choices=optw_choices)
     return parser
 
 
-def make_norm_parser(description, neu_default, solver=True):
+def make_norm_parser(description, neu_default, solver=True, beta=False):
     """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2."""
-    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), solver=solver)
+    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), solver=solver, beta=beta)
     parser.add_argument("--neu", type=int, default=neu_default, help="planted neurons")
     return parser
 
@@ -397,6 +400,8 @@ def validate(parser, args, noiseless=False):
             parser.error(f"--optw 1 (w_j = e_j) needs --neu at most {GRID_STEP}, the smallest d; got {args.neu}")
     if not np.isfinite(args.sigma) or args.sigma < 0:
         parser.error(f"--sigma must be a finite number >= 0; got {args.sigma}")
+    if getattr(args, "beta", None) is not None and (not np.isfinite(args.beta) or args.beta < 0):
+        parser.error(f"--beta must be a finite number >= 0; got {args.beta}")
     if noiseless and args.sigma != 0:
         parser.error(f"--sigma must be 0 for this noiseless recovery script; got {args.sigma}")
     if hasattr(args, "solver"):

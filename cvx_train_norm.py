@@ -22,12 +22,8 @@ def trial(n, d, rng, args):
 
 
 def main():
-    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=2)
-    parser.add_argument("--beta", type=float, default=1e-6, help="weight decay of the regularised program")
-    args = parser.parse_args()
-    if not np.isfinite(args.beta) or args.beta <= 0:
-        parser.error(f"--beta must be a finite number > 0; got {args.beta}")
-    args = common.validate(parser, args)
+    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=2, beta=True)
+    args = common.validate(parser, parser.parse_args())
     arrays = common.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
                              skip_cell=common.skip_n_below_d)
     print("mean dis_abs (rows n, columns d; nan: n < d):")

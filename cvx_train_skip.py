@@ -27,16 +27,12 @@ def trial(n, d, rng, args):
 
 
 def main():
-    parser = common.make_parser(__doc__.splitlines()[0])
-    parser.add_argument("--beta", type=float, default=1e-6, help="weight decay of the regularised program")
-    args = parser.parse_args()
-    if not np.isfinite(args.beta) or args.beta <= 0:
-        parser.error(f"--beta must be a finite number > 0; got {args.beta}")
-    args = common.validate(parser, args)
+    parser = common.make_parser(__doc__.splitlines()[0], beta=True)
+    args = common.validate(parser, parser.parse_args())
     outputs = {"dis_abs": "dis_abs_cvx_train_skip", "dis_test": "dis_test_cvx_train_skip"}
     arrays = common.run_grid(args, outputs, trial, "cvx_train_skip", with_sigma=True)
     print("mean dis_abs (rows n, columns d):")
-    print(np.round(np.nanmean(arrays["dis_abs"], axis=2), 3))
+    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def main():
     outputs = {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
     arrays = common.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True)
     print("mean dis_abs (rows n, columns d):")
-    print(np.round(np.nanmean(arrays["dis_abs"], axis=2), 3))
+    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

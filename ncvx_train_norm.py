@@ -15,22 +15,18 @@ import nets
 def cell(n, d, rngs, args):
     data = [common.norm_planted_data(rng, n, d, args) for rng in rngs]
     tests = [common.norm_test_data(rng, n, d, args, planted) for rng, (_, planted, _) in zip(rngs, data)]
-    params, prediction, train_curve, test_curve = nets.fit_cell(
-        "norm", rngs, [(X, y) for X, _, y in data], [x for x, _ in tests], [t for _, t in tests], args)
+    fits = nets.fit_cell("norm", rngs, [(X, y) for X, _, y in data], [x for x, _ in tests], [t for _, t in tests], args)
     results = []
-    for s, (X, planted, y) in enumerate(data):
-        metrics = {"dis_test": float(np.linalg.norm(prediction[s] - tests[s][1]))}
-        details = {"X": X, "w": planted, "y": y, "X_test": tests[s][0], "train_loss": train_curve[s],
-                   "test_loss": None if test_curve is None else test_curve[s], **{name: value[s] for name, value in params.items()}}
-        results.append(common.TrialResult(metrics, "trained", details))
+    for (X, planted, y), (x_test, t_test), fit in zip(data, tests, fits):
+        metrics = {"dis_test": float(np.linalg.norm(fit["prediction"] - t_test))}
+        results.append(common.TrialResult(metrics, "trained", dict(fit, X=X, w=planted, y=y, X_test=x_test)))
     if args.verbose:
-        print(f"n={n} d={d}: final train loss {np.round(train_curve[:, -1], 5)}, "
-              f"dis_test {np.round([r.metrics['dis_test'] for r in results], 4)}", flush=True)
+        nets.report(n, d, results)
     return results
 
 
 def main():
-    parser = nets.add_training_flags(common.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False))
+    parser = nets.add_training_flags(common.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False, beta=True))
     args = nets.validate_training(parser, common.validate(parser, parser.parse_args()))
     arrays = common.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
                              with_sigma=True, batched=True, skip_cell=common.skip_n_below_d)

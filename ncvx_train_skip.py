@@ -16,23 +16,19 @@ def cell(n, d, rngs, args):
     data = [common.linear_planted_data(rng, n, d, args) for rng in rngs]
     X_test = [common.sample_data(rng, n, d, args.optx) for rng in rngs]
     y_test = [x @ w for x, (_, w, _) in zip(X_test, data)]
-    params, prediction, train_curve, test_curve = nets.fit_cell(
-        "skip", rngs, [(X, y) for X, _, y in data], X_test, y_test, args)
+    fits = nets.fit_cell("skip", rngs, [(X, y) for X, _, y in data], X_test, y_test, args)
     results = []
-    for s, (X, w, y) in enumerate(data):
-        metrics = {"dis_test": float(np.linalg.norm(prediction[s] - y_test[s])),
-                   "dis_abs": float(np.linalg.norm(params["a0"][s] * params["w0"][s] - w))}
-        details = {"X": X, "w": w, "y": y, "X_test": X_test[s], "train_loss": train_curve[s],
-                   "test_loss": None if test_curve is None else test_curve[s], **{name: value[s] for name, value in params.items()}}
-        results.append(common.TrialResult(metrics, "trained", details))
+    for (X, w, y), x_test, t_test, fit in zip(data, X_test, y_test, fits):
+        metrics = {"dis_test": float(np.linalg.norm(fit["prediction"] - t_test)),
+                   "dis_abs": float(np.linalg.norm(fit["a0"] * fit["w0"] - w))}
+        results.append(common.TrialResult(metrics, "trained", dict(fit, X=X, w=w, y=y, X_test=x_test)))
     if args.verbose:
-        print(f"n={n} d={d}: final train loss {np.round(train_curve[:, -1], 5)}, "
-              f"dis_test {np.round([r.metrics['dis_test'] for r in results], 4)}", flush=True)
+        nets.report(n, d, results)
     return results
 
 
 def main():
-    parser = nets.add_training_flags(common.make_parser(__doc__.splitlines()[0], solver=False))
+    parser = nets.add_training_flags(common.make_parser(__doc__.splitlines()[0], solver=False, beta=True))
     args = nets.validate_training(parser, common.validate(parser, parser.parse_args()))
     outputs = {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
     arrays = common.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True)

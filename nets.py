@@ -102,10 +102,9 @@ def train(forward, params, X, y, X_test=None, y_test=None, epochs=400, lr=2e-3, 
 
 
 def add_training_flags(parser):
-    """The nonconvex-training flags on top of common.make_parser(solver=False)."""
+    """The nonconvex-training flags on top of common.make_parser(solver=False, beta=True)."""
     parser.add_argument("--epochs", type=int, default=400, help="full-batch AdamW steps")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
-    parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
     parser.add_argument("--width", type=int, default=None, help="hidden neurons (default n + 1)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda when present")
     parser.add_argument("--verbose", action="store_true", help="print each cell's final losses")
@@ -118,9 +117,8 @@ def validate_training(parser, args):
     """Check the training flags before any work; one line naming the flag."""
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1; got {args.epochs}")
-    for flag, value in (("lr", args.lr), ("beta", args.beta)):
-        if not math.isfinite(value) or value < 0 or (flag == "lr" and value == 0):
-            parser.error(f"--{flag} must be a finite number {'> 0' if flag == 'lr' else '>= 0'}; got {value}")
+    if not math.isfinite(args.lr) or args.lr <= 0:
+        parser.error(f"--lr must be a finite number > 0; got {args.lr}")
     if args.width is not None and args.width < 1:
         parser.error(f"--width must be at least 1; got {args.width}")
     if args.device not in ("cpu", "cuda"):
@@ -136,11 +134,12 @@ def trial_generators(rngs):
 
 
 def fit_cell(network, rngs, data, X_test, y_test, args):
-    """Train one cell's trials as one batched model; return numpy results.
+    """Train one cell's trials as one batched model.
 
-    data: per trial (X (n, d), y (n,)); X_test, y_test likewise. Returns the trained
-    parameters, test predictions (S, n) and the train and test loss curves (S, epochs),
-    all as numpy arrays; the curves are recorded only with --save_details (else None).
+    data: per trial (X (n, d), y (n,)); X_test, y_test likewise. Returns one dict
+    per trial, as numpy arrays: the trained parameters by name, the test
+    prediction, and the train and test loss curves (epochs,); the curves are
+    recorded only with --save_details (else test_loss is None).
     """
     torch.set_num_threads(1)  # parallelism comes from --jobs; keeps results independent of it
     init, forward = NETWORKS[network]
@@ -154,8 +153,13 @@ def fit_cell(network, rngs, data, X_test, y_test, args):
     params, train_curve, test_curve = train(forward, params, X, y, *curves, args.epochs, args.lr, args.beta,
                                             args.reset_optimizer)
     with torch.no_grad():
-        prediction = forward(params, X_test)
-    numpy = lambda tensor: None if tensor is None else tensor.detach().cpu().double().numpy()  # noqa: E731
-    return ({name: numpy(value) for name, value in params.items()}, numpy(prediction),
-            numpy(train_curve), numpy(test_curve))
+        per_trial = dict(params, prediction=forward(params, X_test), train_loss=train_curve, test_loss=test_curve)
+    return [{name: None if value is None else value[s].detach().cpu().double().numpy()
+             for name, value in per_trial.items()} for s in range(len(data))]
 
+
+def report(n, d, results):
+    """--verbose: one line per cell with the final training losses and test distances."""
+    losses = [r.details["train_loss"][-1] for r in results]
+    distances = [r.metrics["dis_test"] for r in results]
+    print(f"n={n} d={d}: final train loss {np.round(losses, 5)}, dis_test {np.round(distances, 4)}", flush=True)

@@ -27,7 +27,7 @@ def main():
     args = common.validate(parser, parser.parse_args(), noiseless=True)
     arrays = common.run_grid(args, {"rec": "rec_rate_skip"}, trial, "rec_rate_skip", with_sigma=False)
     print("mean recovery rate (rows n, columns d):")
-    print(np.round(np.nanmean(arrays["rec"], axis=2), 2))
+    print(np.round(common.trial_mean(arrays["rec"]), 2))
 
 
 if __name__ == "__main__":
