@@ -12,6 +12,7 @@ is the diagonal of D_i.
 """
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -335,7 +336,10 @@ def solve(program, solver="CLARABEL"):
     problem, variables = BUILDERS[program.equation](program)
     options = CLARABEL_OPTIONS if solver == "CLARABEL" else {}
     try:
-        problem.solve(solver=solver, **options)
+        with warnings.catch_warnings():
+            # "Solution may be inaccurate": the status is kept and our own checks decide
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            problem.solve(solver=solver, **options)
         status = problem.status
     except cp.error.SolverError as error:
         status = f"solver_error: {str(error).splitlines()[0]}"

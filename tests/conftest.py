@@ -3,13 +3,11 @@
 import os
 import subprocess
 import sys
-import warnings
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-warnings.filterwarnings("ignore", message="Solution may be inaccurate")
 
 
 def run_script(*arguments, check=True):
