@@ -14,6 +14,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -383,6 +384,8 @@ def validate(parser, args, noiseless=False):
         if value < GRID_STEP or value % GRID_STEP:
             parser.error(f"--{flag} must be a multiple of {GRID_STEP} and at least {GRID_STEP} "
                          f"(the grid is 10, 20, ..., {flag.upper()}); got {value}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer; got {args.seed}")
     if args.sample < 1:
         parser.error(f"--sample must be at least 1; got {args.sample}")
     if args.jobs < 1:
@@ -439,8 +442,6 @@ def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
 
 def trial_mean(array):
     """Mean over the trial axis, ignoring NaN trials; NaN where a cell has none."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN cells
         return np.nanmean(array, axis=2)

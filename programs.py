@@ -110,8 +110,8 @@ def stacked_blocks(matrices, width):
     """[M_1, ..., M_m] as a sparse (rows, m*width) matrix, M_i in columns i*width
     .. i*width + cols(M_i) - 1 and zero padding after it, so that
     `stacked_blocks(M, d) @ vec(W)` with W (d, m) is sum_i M_i w_i[:cols(M_i)]."""
-    padded = [np.hstack([M, np.zeros((M.shape[0], width - M.shape[1]))]) for M in matrices]
-    return sp.csr_matrix(np.hstack(padded))
+    padded = [sp.csr_matrix(np.hstack([M, np.zeros((M.shape[0], width - M.shape[1]))])) for M in matrices]
+    return sp.hstack(padded, format="csr")  # sparse throughout: U_i vanishes off pattern i's rows
 
 
 @dataclass(frozen=True)

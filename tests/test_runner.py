@@ -85,6 +85,7 @@ BAD_INPUT = [
     (["--sigma", "-0.1"], "--sigma"),
     (["--sample", "0"], "--sample"),
     (["--jobs", "0"], "--jobs"),
+    (["--seed", "-1"], "--seed"),
     (["--save_details", "maybe"], "--save_details"),
 ]
 
