@@ -22,6 +22,8 @@ from importlib import metadata
 import numpy as np
 from scipy.optimize import linprog
 
+import programs
+
 SEED = 97006855
 GRID_STEP = 10
 OPTX_CHOICES = (0, 1, 2, 3)
@@ -232,8 +234,6 @@ def norm_instance(rng, n, d, args, num_directions=None):
     The planted directions go first among the sampled ones, so their patterns are
     in the set; planted_columns[j] is the column of neuron j's pattern.
     """
-    import programs
-
     X, planted, y = norm_planted_data(rng, n, d, args)
     patterns, exist_all_one = arrangement_patterns(X, rng, num_directions, first_directions=planted)
     planted_patterns = (X @ planted >= 0).astype(float)
@@ -283,20 +283,19 @@ def nnic_holds(blocks, planted_columns, targets):
     also meets U_P^T lambda = t, which fails when U_P loses column rank (several
     neurons, small n), so that is required too. Returns (holds, lambda).
     """
-    U_planted = np.hstack([blocks[k][0] for k in sorted(set(planted_columns))])
+    columns = sorted(set(planted_columns))  # neurons sharing a pattern share its block
+    U_planted = np.hstack([blocks[k][0] for k in columns])
     planted_W = planted_solution(blocks, planted_columns, targets, blocks[0][2].shape[0])
-    t = np.concatenate([planted_W[: blocks[k][0].shape[1], k] for k in sorted(set(planted_columns))])
+    t = np.concatenate([planted_W[: blocks[k][0].shape[1], k] for k in columns])
     lam = U_planted @ np.linalg.pinv(U_planted.T @ U_planted) @ t
     interpolates = np.allclose(U_planted.T @ lam, t, atol=1e-8)
-    others = [i for i in range(len(blocks)) if i not in set(planted_columns)]
+    others = [i for i in range(len(blocks)) if i not in columns]
     correlations = [np.linalg.norm(blocks[i][0].T @ lam) for i in others]
     return bool(interpolates and max(correlations, default=0.0) < 1.0 - NIC_MARGIN), lam
 
 
 def norm_program(instance, equation, beta=1e-6):
     """The normalisation-layer program `equation` ("14", "13", "norm_train") on an instance."""
-    import programs
-
     return programs.Program(equation, instance["X"], instance["y"], instance["dmat"], beta=beta,
                             blocks=instance["blocks"])
 
@@ -408,8 +407,6 @@ def validate(parser, args, noiseless=False):
     if noiseless and args.sigma != 0:
         parser.error(f"--sigma must be 0 for this noiseless recovery script; got {args.sigma}")
     if hasattr(args, "solver"):
-        import programs
-
         try:
             args.solver_name = programs.resolve_solver(args.solver)
         except ValueError as error:

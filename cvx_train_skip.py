@@ -20,7 +20,7 @@ def trial(n, d, rng, args):
     opt_w = None
     if solution.accepted:
         metrics = common.skip_distances(instance, X_test, solution.primal)
-        opt_w = solution.primal["U"] - solution.primal["V"]
+        opt_w = common.learned_variable(solution.primal)
     details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=opt_w,
                    opt_u=solution.primal.get("U"), opt_v=solution.primal.get("V"))
     return common.TrialResult(metrics, solution.outcome, details)

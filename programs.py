@@ -138,8 +138,9 @@ class Solution:
     primal: the variables by name (w0 (d,), W / U / V (d, m)); value: the optimal
     value; status: the solver's word; dual: lambda (n,) of the equality constraint
     with the paper's sign (X^T lambda = w0/||w0|| at the optimum of (12), U_k^T
-    lambda = t_k on planted blocks of (14)), None where the program has no equality; accepted: the solve passed our own
-    accuracy checks (`checks` holds the measured residuals).
+    lambda = t_k on planted blocks of (14)), None where the program has no
+    equality; accepted: the solve passed our own accuracy checks (`checks` holds
+    the measured residuals).
     """
 
     primal: dict
