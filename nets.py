@@ -37,9 +37,10 @@ def init_skip(generators, d, width, dtype=torch.float32):
 
 def skip_forward(params, X):
     """f(X) = a0 (X w0) + sum_j a_j (X w_j)_+, batched over trials: (S, n)."""
-    linear = torch.einsum("snd,sd->sn", X, params["w0"]) * params["a0"][:, None]
+    # vecdot, not a batched matrix-vector bmm: torch's CPU bmm with one column took 4-5x longer
+    linear = torch.linalg.vecdot(X, params["w0"][:, None, :]) * params["a0"][:, None]
     hidden = torch.relu(torch.bmm(X, params["W"]))
-    return linear + torch.einsum("snm,sm->sn", hidden, params["a"])
+    return linear + torch.linalg.vecdot(hidden, params["a"][:, None, :])
 
 
 def init_norm(generators, d, width, dtype=torch.float32):
@@ -55,10 +56,13 @@ def init_norm(generators, d, width, dtype=torch.float32):
 def norm_forward(params, X, eps=1e-12):
     """f(X) = sum_j a_j gamma_j (X w_j)_+ / ||(X w_j)_+||, the norm taken over the samples: (S, n).
 
-    A neuron dead on every sample contributes 0 (eps keeps 0/0 out)."""
+    The norm is taken as sqrt(||h_j||^2 + eps^2), so a neuron dead on every sample
+    contributes 0 with finite (zero) gradients. It divides the output weights, not
+    the (S, n, m) activations: the same function, with fewer passes over the
+    activations forward and backward."""
     hidden = torch.relu(torch.bmm(X, params["W"]))
-    normalised = hidden / (torch.linalg.vector_norm(hidden, dim=1, keepdim=True) + eps)
-    return torch.einsum("snm,sm->sn", normalised, params["a"] * params["gamma"])
+    norms = (hidden.square().sum(dim=1) + eps**2).sqrt()  # (S, m); on CPU faster than vector_norm over dim 1
+    return torch.linalg.vecdot(hidden, (params["a"] * params["gamma"] / norms)[:, None, :])
 
 
 NETWORKS = {"skip": (init_skip, skip_forward), "norm": (init_norm, norm_forward)}

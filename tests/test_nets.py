@@ -47,6 +47,22 @@ def test_skip_forward_matches_the_formula():
     torch.testing.assert_close(nets.skip_forward(params, X)[0], expected)
 
 
+def test_norm_forward_matches_the_formula_with_a_dead_neuron():
+    """f = sum over live neurons of a_j gamma_j (X w_j)_+ / ||(X w_j)_+||; a neuron dead on
+    every sample adds nothing and gets zero, not NaN, gradients."""
+    params = batched_params("norm", S=1)
+    X = torch.rand((1, 6, 5), dtype=torch.float64)  # nonnegative, so w_0 = -1 is dead everywhere
+    params["W"][0, :, 0] = -1.0
+    hidden = torch.relu(X[0] @ params["W"][0])
+    live = hidden.norm(dim=0) > 0
+    expected = (hidden[:, live] / hidden[:, live].norm(dim=0)) @ (params["a"][0] * params["gamma"][0])[live]
+    params = {k: v.clone().requires_grad_(True) for k, v in params.items()}
+    output = nets.norm_forward(params, X)
+    torch.testing.assert_close(output[0], expected)
+    output.sum().backward()
+    assert all(torch.isfinite(value.grad).all() for value in params.values())
+    assert params["W"].grad[0, :, 0].abs().max() == 0 and params["a"].grad[0, 0] == 0
+
 def test_default_initialisation_bounds():
     params = nets.init_skip([torch.Generator().manual_seed(0)], d=16, width=99)
     assert params["W"].abs().max() <= 1 / 4 and params["W"].abs().max() > 0.2  # U(-1/sqrt(d), 1/sqrt(d))
