@@ -144,3 +144,26 @@ def test_training_bad_input(flags, flag, tmp_path):
 def test_cuda_requested_without_cuda_fails_fast(tmp_path):
     result = run_script("ncvx_train_skip.py", "--device", "cuda", "--save_folder", str(tmp_path), check=False)
     assert result.returncode != 0 and "--device cuda" in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("network", ["skip", "norm"])
+def test_training_in_chunks_equals_training_all_trials_at_once(network):
+    """Chunks of 2 out of 5 trials (the CPU path for large cells) give, trial by
+    trial and in order, what one batch of 5 gives, up to float64 rounding."""
+    forward = nets.NETWORKS[network][1]
+    params = batched_params(network, S=5)
+    generator = torch.Generator().manual_seed(4)
+    X, X_test = torch.randn((2, 5, 11, 5), generator=generator, dtype=torch.float64)
+    y, y_test = torch.randn((2, 5, 11), generator=generator, dtype=torch.float64)
+    whole = nets.train(forward, params, X, y, X_test, y_test, epochs=30)
+    chunked = nets.train_in_chunks(forward, params, X, y, X_test, y_test, chunk=2, epochs=30)
+    for name in params:
+        torch.testing.assert_close(chunked[0][name], whole[0][name], rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(chunked[1], whole[1], rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(chunked[2], whole[2], rtol=1e-9, atol=1e-12)
+
+
+def test_chunks_keep_the_activations_within_budget():
+    assert nets.trials_per_chunk(100, 101) == 51  # small cells: all trials at once
+    assert nets.trials_per_chunk(400, 401) == 3  # 3 * 400 * 401 entries <= 2**19
+    assert nets.trials_per_chunk(2000, 2001) == 1  # never zero
