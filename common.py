@@ -319,6 +319,19 @@ def norm_details(instance, solution):
     return dict(details, opt_w=learned_variable(solution.primal))
 
 
+def norm_distance_trial(n, d, rng, args, equation, beta=1e-6):
+    """One normalisation-layer trial of minnrm_norm ((14)) or cvx_train_norm
+    ("norm_train", weight decay beta): dis_abs between the learned variable and the
+    planted one on the planted columns, NaN unless the solve passed our checks."""
+    instance = norm_instance(rng, n, d, args)
+    solution = programs.solve(norm_program(instance, equation, beta=beta), args.solver_name)
+    dis_abs = np.nan
+    if solution.accepted:
+        dis_abs = norm_dis_abs(learned_variable(solution.primal), norm_planted_variable(instance),
+                               instance["planted_columns"])
+    return TrialResult({"dis_abs": dis_abs}, solution.outcome, norm_details(instance, solution))
+
+
 def skip_n_below_d(n, d):
     """Normalisation-layer cells with n < d are not run (reference)."""
     return "n < d" if n < d else None

@@ -8,17 +8,10 @@ targets t_k on the planted columns. NaN when the solve failed our checks or n < 
 import numpy as np
 
 import common
-import programs
 
 
 def trial(n, d, rng, args):
-    instance = common.norm_instance(rng, n, d, args)
-    solution = programs.solve(common.norm_program(instance, "norm_train", beta=args.beta), args.solver_name)
-    dis_abs = np.nan
-    if solution.accepted:
-        dis_abs = common.norm_dis_abs(common.learned_variable(solution.primal), common.norm_planted_variable(instance),
-                                      instance["planted_columns"])
-    return common.TrialResult({"dis_abs": dis_abs}, solution.outcome, common.norm_details(instance, solution))
+    return common.norm_distance_trial(n, d, rng, args, "norm_train", beta=args.beta)
 
 
 def main():

@@ -8,17 +8,10 @@ NaN when the solve failed our checks or the cell has n < d.
 import numpy as np
 
 import common
-import programs
 
 
 def trial(n, d, rng, args):
-    instance = common.norm_instance(rng, n, d, args)
-    solution = programs.solve(common.norm_program(instance, "14"), args.solver_name)
-    dis_abs = np.nan
-    if solution.accepted:
-        dis_abs = common.norm_dis_abs(solution.primal["W"], common.norm_planted_variable(instance),
-                                      instance["planted_columns"])
-    return common.TrialResult({"dis_abs": dis_abs}, solution.outcome, common.norm_details(instance, solution))
+    return common.norm_distance_trial(n, d, rng, args, "14")
 
 
 def main():
