@@ -3,7 +3,8 @@
 Figures 33 and 40+: the network f(X) = sum_j a_j gamma_j (X w_j)_+ / ||(X w_j)_+||
 with width n + 1 is trained on y = sum_j (X w_j)_+ / ||(X w_j)_+|| + noise for 400
 full-batch AdamW steps; record dis_test = ||f(X_test) - y_test|| on fresh noiseless
-data. Cells with n < d are skipped. All trials of a cell train at once.
+data. Cells with n < d are skipped. A cell's trials train together as batched
+models (nets.fit_cell).
 """
 
 import numpy as np

@@ -2,8 +2,8 @@
 
 Figure 8: the network f(X) = a0 (X w0) + sum_j a_j (X w_j)_+ with width n + 1 is
 trained on y = X w + sigma N(0, I)/sqrt(n) for 400 full-batch AdamW steps; record
-dis_test = ||f(X_test) - X_test w|| on fresh data and dis_abs = ||a0 w0 - w||. All
-trials of a cell train at once as one batched model.
+dis_test = ||f(X_test) - X_test w|| on fresh data and dis_abs = ||a0 w0 - w||. A
+cell's trials train together as batched models (nets.fit_cell).
 """
 
 import numpy as np
