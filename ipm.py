@@ -1,0 +1,569 @@
+"""A structured primal-dual interior-point solver for the paper's group-l1 programs.
+
+Every convex program of the suite is an instance of the block program
+
+    minimise    sum_j t_j + ||r||^2 / (2 kappa)
+    subject to  sum_j A_j u_j + r = y              (n rows; r = 0 when kappa = 0)
+                ||u_j|| <= t_j                     (one second-order cone per block)
+                G_j u_j >= 0                       (optional linear cones: the exact forms)
+
+with dual
+
+    maximise    y^T lam - (kappa / 2) ||lam||^2
+    subject to  ||A_j^T lam + G_j^T zeta_j|| <= 1,  zeta_j >= 0.
+
+kappa = 0 gives the min-norm programs (12) and (14); kappa = beta / 2 the training
+forms (loss ||r||^2 plus beta times the norms, divided by beta); kappa = lambda the
+group lasso (25). Blocks: for the skip programs A_j = D_j X (D_0 = I for the
+linear neuron w0), for the normalisation programs A_j = U_j, the whitened block;
+the exact forms add v_j blocks with A = -D_j X and the cones G_j = (2 D_j - I) X.
+docs/math.md writes each program out with its equation number.
+
+Why it is fast: n (at most a few hundred) is small, the number of blocks K and
+their size k are not. A Nesterov-Todd primal-dual method eliminates every block
+variable and factors only the n x n matrix
+
+    M = sum_j A_j H_j^{-1} A_j^T + kappa I,
+
+where H_j is the block's scaled Hessian. Without linear cones the spatial part of
+H_j^{-1} is theta_j^{-2} (I + 2 wb1_j wb1_j^T) (scaled identity plus rank
+one; wb the NT scaling point, theta its scale), so for masked blocks
+
+    M = (X X^T) o (P diag(theta^{-2}) P^T) + B B^T,  B = P o (X V),
+
+with P the n x K pattern matrix and V the rank-one directions: dense BLAS-3 in
+O(n^2 K + n d K) per iteration, one Cholesky of n^3 / 3. A block at the apex of
+its cone (u_j = 0, most of them at the optimum) has theta_j -> infinity and fades
+out of M; nothing divides by ||u_j||. With linear cones H_j is a dense (k+1) x (k+1)
+matrix per block, factored in a batch.
+
+The iteration is Mehrotra's predictor-corrector with primal and dual steps of 0.99
+of the way to the boundary (taken separately: on the exact forms that saved about
+a tenth of the iterations), one step of iterative refinement on d(lam), and a
+best-iterate safeguard. It starts from lam = 0 (so s_j = (1, 0), strictly dual
+feasible; the dual stays exactly feasible because s is recomputed from lam and
+zeta) and the least-norm primal point, and stops at relative residual, duality gap
+and complementarity <= 1e-9, or when rounding stalls it (both steps < 1e-3), with
+the best iterate. Every array is float64; BLAS runs on one thread (on two busy
+cores threaded BLAS made these small dense solves 50-100x slower).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+from threadpoolctl import threadpool_limits
+
+TOLERANCE = 1e-9
+MAX_ITERATIONS = 100
+STEP_FRACTION = 0.99
+STALL_STEP = 1e-3  # both steps below this: rounding has stalled the method
+
+
+# --------------------------------------------------------------------------- blocks
+
+
+class MaskedBlocks:
+    """Blocks A_j = sign_j diag(p_g(j)) X of the skip programs.
+
+    X (n, d); masks (n, G) 0/1 columns p_g; group (K,) the mask of each block;
+    sign (K,) +1 or -1 (the v_j blocks of the exact forms). Blocks sharing a mask
+    share a group, so their Gram contributions are summed before any product.
+    """
+
+    def __init__(self, X, masks, group, sign):
+        self.X, self.masks = X, masks
+        self.group, self.sign = np.asarray(group), np.asarray(sign, dtype=float)
+        self.n, self.dim = X.shape
+        self.count = len(self.group)
+        self._XXt = X @ X.T
+
+    def apply(self, U):
+        """sum_j A_j u_j for U (K, d)."""
+        per_group = _group_sum(self.sign[:, None] * U, self.group, self.masks.shape[1])
+        return np.einsum("ng,ng->n", self.masks, self.X @ per_group.T)
+
+    def adjoint(self, lam):
+        """A_j^T lam for every block, (K, d)."""
+        return self.sign[:, None] * (self.X.T @ (self.masks * lam[:, None])).T[self.group]
+
+    def gram_rank_one(self, omega, V):
+        """sum_j omega_j A_j A_j^T + (A_j v_j)(A_j v_j)^T as (X X^T) o (P diag(omega) P^T) + B B^T."""
+        weights = _group_sum(omega, self.group, self.masks.shape[1])
+        B = self.masks[:, self.group] * (self.X @ V.T)
+        return self._XXt * ((self.masks * weights) @ self.masks.T) + B @ B.T
+
+    def gram_factored(self, F):
+        """sum_j A_j F_j F_j^T A_j^T for factors F (K, d, r), as one product B B^T.
+
+        Taking factors rather than C_j = F_j F_j^T keeps M positive semi-definite
+        in floating point when C_j spans many orders of magnitude."""
+        F = _combine_factors(F, self.group, self.masks.shape[1])
+        G, d, r = F.shape
+        B = (self.X @ F.transpose(1, 0, 2).reshape(d, G * r)).reshape(self.n, G, r)  # one GEMM
+        B *= self.masks[:, :, None]
+        B = B.reshape(self.n, G * r)
+        return B @ B.T
+
+
+class DenseBlocks:
+    """Blocks A_j = sign_j U_g(j) with U (G, n, k) dense (the whitened blocks, zero-padded
+    to a common width k); group and sign as in MaskedBlocks.
+
+    The whitened blocks have orthonormal columns, so U_g U_g^T is the fixed projector
+    onto range(D_g X). They are formed once, as the rows of a (G, n^2) matrix, and
+    sum_g omega_g U_g U_g^T is then one matrix-vector product per iteration instead
+    of an n x n x (G k) product.
+    """
+
+    def __init__(self, U, group, sign):
+        self.U = U
+        self.group, self.sign = np.asarray(group), np.asarray(sign, dtype=float)
+        self.n, self.dim = U.shape[1], U.shape[2]
+        self.count = len(self.group)
+        self._side_by_side = U.transpose(1, 0, 2).reshape(self.n, -1)  # [U_1 ... U_G], (n, G k)
+        self._projectors = None
+
+    def apply(self, V):
+        per_group = _group_sum(self.sign[:, None] * V, self.group, len(self.U))
+        return self._side_by_side @ per_group.ravel()
+
+    def adjoint(self, lam):
+        return self.sign[:, None] * (lam @ self._side_by_side).reshape(len(self.U), self.dim)[self.group]
+
+    def gram_rank_one(self, omega, V):
+        if self._projectors is None:
+            self._projectors = np.matmul(self.U, self.U.transpose(0, 2, 1)).reshape(len(self.U), -1)
+        weights = _group_sum(omega, self.group, len(self.U))
+        per_block = self._side_by_side.reshape(self.n, len(self.U), self.dim)
+        if not np.array_equal(self.group, np.arange(len(self.U))):
+            per_block = per_block[:, self.group]
+        B = np.einsum("njk,jk->nj", per_block, V)  # column j: U_g(j) v_j
+        return (weights @ self._projectors).reshape(self.n, self.n) + B @ B.T
+
+    def gram_factored(self, F):
+        F = _combine_factors(F, self.group, len(self.U))
+        B = np.matmul(self.U, F).transpose(1, 0, 2).reshape(self.n, -1)
+        return B @ B.T
+
+
+class SignCones:
+    """The exact forms' linear cones G_j u_j = sigma_g(j) o (F_g(j) u_j) >= 0.
+
+    sigma (n, G): the diagonal of 2 D_g - I; F: X (n, k), shared by every block, or
+    (G, n, k), one matrix per group; constrained (K,) marks the blocks that have
+    cones (the linear neuron w0 has none). Since sigma^2 = 1,
+    G_j^T diag(omega) G_j = F_g^T diag(omega) F_g.
+    """
+
+    def __init__(self, sigma, F, group, constrained):
+        self.sigma, self.F = sigma, F
+        self.group, self.constrained = np.asarray(group), np.asarray(constrained, dtype=bool)
+        self.rows = sigma.shape[0]
+
+    def _F(self):
+        return self.F if self.F.ndim == 2 else self.F[self.group]
+
+    def value(self, U):
+        """G_j u_j for every block, (K, n); zero rows for unconstrained blocks."""
+        F = self._F()
+        products = U @ F.T if F.ndim == 2 else np.einsum("jnk,jk->jn", F, U)
+        return products * self.sigma.T[self.group] * self.constrained[:, None]
+
+    def adjoint(self, Z):
+        """G_j^T zeta_j for every block, (K, k)."""
+        weighted = Z * self.sigma.T[self.group] * self.constrained[:, None]
+        F = self._F()
+        return weighted @ F if F.ndim == 2 else np.einsum("jnk,jn->jk", F, weighted)
+
+    def times(self, B):
+        """G_j B_j for every block, B (K, k, r) -> (K, n, r); zero for unconstrained blocks."""
+        F = self._F()
+        if F.ndim == 2:
+            K, k, r = B.shape
+            products = (F @ B.transpose(1, 0, 2).reshape(k, K * r)).reshape(-1, K, r).transpose(1, 0, 2)
+        else:
+            products = np.matmul(F, B)
+        return products * (self.sigma.T[self.group] * self.constrained[:, None])[:, :, None]
+
+
+def _combine_factors(F, group, size):
+    """Factors F_g (size, k, r') with F_g F_g^T = sum over the group's blocks of F_j F_j^T.
+
+    Blocks alone in their group keep their factor; otherwise the group's factors are
+    stacked side by side and reduced by a QR (the R^T of [F_u F_v]^T), which keeps
+    the sum positive semi-definite in floating point."""
+    counts = np.bincount(group, minlength=size)
+    if counts.max() == 1 and len(group) == size:
+        order = np.empty(size, dtype=int)
+        order[group] = np.arange(size)
+        return F[order]
+    K, k, r = F.shape
+    slot = np.zeros(K, dtype=int)  # position of each block within its group
+    seen = np.zeros(size, dtype=int)
+    for j, g in enumerate(group):
+        slot[j], seen[g] = seen[g], seen[g] + 1
+    stacked = np.zeros((size, counts.max() * r, k))
+    for position in range(counts.max()):
+        members = slot == position
+        stacked[group[members], position * r:(position + 1) * r] = F[members].transpose(0, 2, 1)
+    return np.linalg.qr(stacked, mode="r").transpose(0, 2, 1)
+
+
+def _group_sum(values, group, size):
+    """Sum the rows of values that share a group: (K, ...) -> (size, ...)."""
+    total = np.zeros((size,) + values.shape[1:])
+    np.add.at(total, group, values)
+    return total
+
+
+# --------------------------------------------------------------------------- second-order cone algebra
+# A cone point is split into its scalar part (K,) and its spatial part (K, k);
+# J = diag(1, -I).
+
+
+def _det(x0, x1):
+    """x0^2 - ||x1||^2, as (x0 - ||x1||)(x0 + ||x1||) to keep accuracy near the boundary."""
+    norm = np.linalg.norm(x1, axis=1)
+    return (x0 - norm) * (x0 + norm)
+
+
+def _nt_scaling(x0, x1, s0, s1):
+    """Nesterov-Todd scaling of interior x, s: the point wb (det wb = 1) with
+    theta^2 (2 wb wb^T - J) x = s, theta = (det s / det x)^(1/4). W itself is
+    theta (2 h h^T - J) with h = sqrt(wb) = (wb + e) / sqrt(2 (wb0 + 1)), so that
+    W x = W^{-1} s. Returns theta (K,), wb0, wb1, h0, h1."""
+    x_root, s_root = np.sqrt(_det(x0, x1)), np.sqrt(_det(s0, s1))
+    xb0, xb1 = x0 / x_root, x1 / x_root[:, None]
+    sb0, sb1 = s0 / s_root, s1 / s_root[:, None]
+    gamma = np.sqrt((1.0 + xb0 * sb0 + np.einsum("jk,jk->j", xb1, sb1)) / 2.0)
+    wb0 = (sb0 + xb0) / (2.0 * gamma)
+    wb1 = (sb1 - xb1) / (2.0 * gamma)[:, None]
+    root = np.sqrt(2.0 * (wb0 + 1.0))
+    return np.sqrt(s_root / x_root), wb0, wb1, (wb0 + 1.0) / root, wb1 / root[:, None]
+
+
+def _reflect(factor, c0, c1, a0, a1):
+    """factor (2 c c^T - J) a, per block."""
+    inner = c0 * a0 + np.einsum("jk,jk->j", c1, a1)
+    return factor * (2.0 * c0 * inner - a0), factor[:, None] * (2.0 * inner[:, None] * c1 + a1)
+
+
+def _scale(theta, h0, h1, a0, a1, inverse=False):
+    """W a = theta (2 h h^T - J) a, or W^{-1} a = theta^{-1} (2 Jh (Jh)^T - J) a."""
+    if inverse:
+        return _reflect(1.0 / theta, h0, -h1, a0, a1)
+    return _reflect(theta, h0, h1, a0, a1)
+
+
+def _inverse_hessian(theta, wb0, wb1, a0, a1):
+    """W^{-2} a = theta^{-2} (2 Jwb (Jwb)^T - J) a; its spatial block is
+    theta^{-2} (I + 2 wb1 wb1^T)."""
+    return _reflect(theta**-2.0, wb0, -wb1, a0, a1)
+
+
+def _jordan_product(a0, a1, b0, b1):
+    """a o b = (a^T b, a0 b1 + b0 a1)."""
+    return a0 * b0 + np.einsum("jk,jk->j", a1, b1), a0[:, None] * b1 + b0[:, None] * a1
+
+
+def _jordan_divide(v0, v1, r0, r1):
+    """q with v o q = r (v interior): the inverse of the arrow matrix of v."""
+    q0 = (v0 * r0 - np.einsum("jk,jk->j", v1, r1)) / _det(v0, v1)
+    return q0, (r1 - v1 * q0[:, None]) / v0[:, None]
+
+
+def _max_step(v0, v1, d0, d1):
+    """Largest alpha with v + alpha d in the cone (v interior), per block.
+
+    The hyperbolic rotation taking v / sqrt(det v) to e = (1, 0) maps d to rho;
+    e + alpha rho is in the cone while alpha (||rho1|| - rho0) <= 1.
+    """
+    root = np.sqrt(_det(v0, v1))
+    vb0, vb1 = v0 / root, v1 / root[:, None]
+    db0, db1 = d0 / root, d1 / root[:, None]
+    rho0 = vb0 * db0 - np.einsum("jk,jk->j", vb1, db1)
+    rho1 = db1 - ((db0 + rho0) / (vb0 + 1.0))[:, None] * vb1
+    excess = np.linalg.norm(rho1, axis=1) - rho0
+    with np.errstate(divide="ignore"):
+        return np.where(excess > 0, 1.0 / excess, np.inf)
+
+
+def _nonnegative_step(z, dz):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(dz < 0, -z / dz, np.inf)
+
+
+# --------------------------------------------------------------------------- solver
+
+
+@dataclass
+class BlockSolution:
+    """What solve_blocks returns: u (K, k), the dual lam (n,), zeta (K, n) of the
+    linear cones (None without), the primal and dual objectives, the relative
+    residual, gap and complementarity of the returned iterate, the iteration count,
+    and status 'optimal' (all three <= the tolerance), 'infeasible' (y is not in the
+    range of the blocks, kappa = 0), 'max_iterations' or 'stalled' (best iterate
+    returned; the caller's certificate decides)."""
+
+    u: np.ndarray
+    lam: np.ndarray
+    zeta: np.ndarray | None
+    primal_objective: float
+    dual_objective: float
+    residual: float
+    gap: float
+    complementarity: float
+    iterations: int
+    status: str
+
+
+def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iterations=MAX_ITERATIONS):
+    """Solve the block program above; never raises for a hard instance.
+
+    blocks: MaskedBlocks or DenseBlocks; y (n,); kappa >= 0; cones: SignCones or
+    None. Runs with one BLAS thread.
+    """
+    # rounding can push a last iterate onto a cone's boundary (sqrt of a negative
+    # determinant): the NaN ends the iteration and the best iterate is returned
+    with threadpool_limits(limits=1, user_api="blas"), np.errstate(invalid="ignore", divide="ignore"):
+        return _solve(blocks, y, float(kappa), cones, tolerance, max_iterations)
+
+
+def _factor(M):
+    """Cholesky of the symmetric positive definite M, with a tiny shift if rounding
+    made it indefinite (blocks far from their apex make M ill-conditioned late on)."""
+    shift = 0.0
+    scale = max(np.trace(M) / len(M), 1e-300)
+    while True:
+        try:
+            return scipy.linalg.cho_factor(M + shift * np.eye(len(M)), check_finite=False)
+        except np.linalg.LinAlgError:
+            shift = max(10 * shift, 1e-14 * scale)
+            if shift > 1e-6 * scale:
+                raise
+
+
+def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
+    n, K, k = len(y), blocks.count, blocks.dim
+    y_scale = max(1.0, np.linalg.norm(y))
+
+    # start: the least-norm primal point, t_j = ||u_j|| + 1; lam = 0, so s_j = (1, 0)
+    gram = blocks.gram_rank_one(np.ones(K), np.zeros((K, k))) + kappa * np.eye(n)
+    u = blocks.adjoint(scipy.linalg.lstsq(gram, y, check_finite=False)[0])
+    if kappa == 0 and cones is None and np.linalg.norm(blocks.apply(u) - y) > 1e-8 * y_scale:
+        # y is outside the range of the blocks: (12) and (14) have no feasible point
+        return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
+                             np.inf, np.inf, np.inf, 0, "infeasible")
+    state = _State(t=np.linalg.norm(u, axis=1) + 1.0, u=u, lam=np.zeros(n))
+    if cones is not None:
+        state.mask = np.repeat(cones.constrained[:, None], cones.rows, axis=1)
+        # zeta small enough that s = (1, -G^T zeta) is interior; z = (G u)_+ + 0.1
+        ones_adjoint = np.linalg.norm(cones.adjoint(state.mask.astype(float)), axis=1).max()
+        state.zeta = np.where(state.mask, 0.5 / max(ones_adjoint, 1.0), 0.0)
+        state.z = np.where(state.mask, np.maximum(cones.value(u), 0.0) + 0.1, 1.0)
+    degree = K + (0 if cones is None else int(state.mask.sum()))
+
+    best, iterations = None, 0
+    for iteration in range(max_iterations + 1):
+        newton = _Newton(blocks, cones, y, kappa, state)
+        measures = newton.measures(y_scale)
+        if not np.all(np.isfinite(measures)):
+            break
+        if best is None or max(measures) < max(best[0]):
+            best = (measures, state.copy(), newton.primal, newton.dual)
+        if max(measures) <= tolerance or iteration == max_iterations:
+            break
+        try:
+            newton.factor()
+        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            break
+        mu = newton.complementarity / degree
+        # predictor: complementarity target 0; Mehrotra's centring sigma from its progress
+        affine = newton.direction(sigma_mu=0.0)
+        alpha_primal, alpha_dual = newton.step_length(affine)
+        sigma = np.clip(newton.complementarity_after(affine, alpha_primal, alpha_dual)
+                        / newton.complementarity, 0.0, 1.0) ** 3
+        # corrector: centring plus the second-order term of the predictor
+        step = newton.direction(sigma_mu=sigma * mu, predictor=affine)
+        alpha_primal, alpha_dual = (STEP_FRACTION * alpha for alpha in newton.step_length(step))
+        if not np.isfinite(alpha_primal + alpha_dual) or max(alpha_primal, alpha_dual) < STALL_STEP:
+            break  # rounding has the last word: keep the best iterate
+        state = state.moved(step, alpha_primal, alpha_dual)
+        iterations = iteration + 1
+
+    (residual, gap, complementarity), state, primal, dual = best
+    if max(residual, gap, complementarity) <= tolerance:
+        status = "optimal"
+    else:
+        status = "max_iterations" if iterations >= max_iterations else "stalled"
+    return BlockSolution(state.u, state.lam, state.zeta, float(primal), float(dual), float(residual),
+                         float(gap), float(complementarity), iterations, status)
+
+
+@dataclass
+class _State:
+    """An iterate: cone points x_j = (t_j, u_j), the dual lam, and for the linear
+    cones their slacks z (K, n) and duals zeta (K, n) with the mask of real rows.
+    The cone duals s_j are not stored: s_j = (1, -A_j^T lam - G_j^T zeta_j)."""
+
+    t: np.ndarray
+    u: np.ndarray
+    lam: np.ndarray
+    z: np.ndarray | None = None
+    zeta: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    def copy(self):
+        return _State(**{name: None if value is None else value.copy() for name, value in vars(self).items()})
+
+    def moved(self, step, alpha_primal, alpha_dual):
+        moved = _State(self.t + alpha_primal * step.dx0, self.u + alpha_primal * step.dx1,
+                       self.lam + alpha_dual * step.d_lam, mask=self.mask)
+        if self.z is not None:
+            moved.z, moved.zeta = self.z + alpha_primal * step.d_z, self.zeta + alpha_dual * step.d_zeta
+        return moved
+
+
+@dataclass
+class _Step:
+    d_lam: np.ndarray
+    dx0: np.ndarray
+    dx1: np.ndarray
+    ds1: np.ndarray  # ds0 is always 0: s0 = 1
+    d_z: np.ndarray | None = None
+    d_zeta: np.ndarray | None = None
+    scaled: tuple = ()  # (W dx, W^{-1} ds), for the corrector's second-order term
+
+
+class _Newton:
+    """One iteration's residuals, NT scaling, factored n x n system and directions."""
+
+    def __init__(self, blocks, cones, y, kappa, state):
+        self.blocks, self.cones, self.kappa, self.state = blocks, cones, kappa, state
+        K = blocks.count
+        self.s0 = np.ones(K)
+        self.s1 = -blocks.adjoint(state.lam)
+        fit = blocks.apply(state.u)
+        self.r_p = y - fit - kappa * state.lam
+        self.complementarity = _pair_gap(state.t, state.u, self.s0, self.s1)
+        if cones is not None:
+            self.s1 -= cones.adjoint(state.zeta)
+            self.complementarity = _pair_gap(state.t, state.u, self.s0, self.s1)
+            self.r_g = np.where(state.mask, state.z - cones.value(state.u), 0.0)
+            self.complementarity += np.sum(state.z * state.zeta * state.mask)
+        loss = 0.0 if kappa == 0 else np.sum((y - fit) ** 2) / (2 * kappa)
+        self.primal = np.linalg.norm(state.u, axis=1).sum() + loss
+        self.dual = y @ state.lam - kappa / 2 * state.lam @ state.lam
+
+    def measures(self, y_scale):
+        """Relative residual, duality gap and complementarity."""
+        scale = max(1.0, abs(self.primal))
+        residual = np.linalg.norm(self.r_p) / y_scale
+        if self.cones is not None:
+            residual = max(residual, np.linalg.norm(self.r_g) / y_scale)
+        return residual, abs(self.primal - self.dual) / scale, self.complementarity / scale
+
+    def factor(self):
+        """NT scaling of every cone and the Cholesky factor of M + kappa I."""
+        state, cones, K, k = self.state, self.cones, self.blocks.count, self.blocks.dim
+        self.theta, self.wb0, self.wb1, self.h0, self.h1 = _nt_scaling(state.t, state.u, self.s0, self.s1)
+        self.v = _scale(self.theta, self.h0, self.h1, state.t, state.u)
+        if cones is None:
+            # spatial part of H_j^{-1} = W_j^{-2}: theta^{-2} (I + 2 wb1 wb1^T)
+            directions = (np.sqrt(2.0) / self.theta)[:, None] * self.wb1
+            self.M = self.blocks.gram_rank_one(self.theta**-2.0, directions)
+        else:
+            # H = W^2 + G^T Omega G = W (I + F^T F) W with F = Omega^(1/2) G W^{-1}: the
+            # middle matrix has eigenvalues >= 1 even where W^2 and Omega span twenty
+            # orders of magnitude, and the R of a QR of [F; I] factors it without forming
+            # it. H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}.
+            self.omega_lp = np.where(state.mask, state.zeta / state.z, 0.0)
+            W_inverse = _scaling_matrix(self.theta, self.h0, self.h1, inverse=True)
+            F = np.sqrt(self.omega_lp)[:, :, None] * cones.times(W_inverse[:, 1:, :])
+            stacked = np.concatenate([F, np.broadcast_to(np.eye(k + 1), (K, k + 1, k + 1))], axis=1)
+            upper = np.linalg.qr(stacked, mode="r")
+            self.R_H = np.linalg.solve(upper.transpose(0, 2, 1), W_inverse)
+            self.M = self.blocks.gram_factored(self.R_H[:, :, 1:].transpose(0, 2, 1))
+        self.M[np.diag_indices(len(self.M))] += self.kappa
+        self.cholesky = _factor(self.M)
+
+    def direction(self, sigma_mu, predictor=None):
+        """The Newton step towards x o s = sigma_mu e (and z zeta = sigma_mu), with
+        Mehrotra's second-order term when a predictor step is given."""
+        state, cones, blocks, K = self.state, self.cones, self.blocks, self.blocks.count
+        v0, v1 = self.v
+        rc0, rc1 = _jordan_product(v0, v1, v0, v1)
+        rc0, rc1 = sigma_mu - rc0, -rc1
+        if predictor is not None:
+            cross0, cross1 = _jordan_product(*predictor.scaled[0], *predictor.scaled[1])
+            rc0, rc1 = rc0 - cross0, rc1 - cross1
+        q0, q1 = _jordan_divide(v0, v1, rc0, rc1)
+        if cones is None:
+            # dx = W^{-1} q + W^{-2} (0, A^T d_lam), ds = (0, -A^T d_lam)
+            a0, a1 = _scale(self.theta, self.h0, self.h1, q0, q1, inverse=True)
+            d_lam = _refined_solve(self.cholesky, self.M, self.r_p - blocks.apply(a1))
+            g = blocks.adjoint(d_lam)
+            b0, b1 = _inverse_hessian(self.theta, self.wb0, self.wb1, np.zeros(K), g)
+            return self._scaled(_Step(d_lam, a0 + b0, a1 + b1, -g))
+        r_lp = np.where(state.mask, sigma_mu - state.z * state.zeta, 0.0)
+        if predictor is not None:
+            r_lp -= predictor.d_z * predictor.d_zeta
+        # dx = H^{-1} (W q + G^T lp + (0, A^T d_lam)), lp = (zeta r_g + r_lp) / z
+        lp = np.where(state.mask, (state.zeta * self.r_g + r_lp) / state.z, 0.0)
+        w0, w1 = _scale(self.theta, self.h0, self.h1, q0, q1)
+        h = _apply_factored_inverse(self.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
+        d_lam = _refined_solve(self.cholesky, self.M, self.r_p - blocks.apply(h[:, 1:]))
+        g = blocks.adjoint(d_lam)
+        dx = h + _apply_factored_inverse(self.R_H, np.column_stack([np.zeros(K), g]))
+        d_zeta = np.where(state.mask, lp - self.omega_lp * cones.value(dx[:, 1:]), 0.0)
+        d_z = np.where(state.mask, (r_lp - state.z * d_zeta) / np.where(state.mask, state.zeta, 1.0), 0.0)
+        return self._scaled(_Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta))
+
+    def _scaled(self, step):
+        step.scaled = (_scale(self.theta, self.h0, self.h1, step.dx0, step.dx1),
+                       _scale(self.theta, self.h0, self.h1, np.zeros_like(step.dx0), step.ds1, inverse=True))
+        return step
+
+    def step_length(self, step):
+        """The largest primal and dual steps (at most 1) that stay in the cones, taken
+        in the scaled space where both x and s are the well-centred point v."""
+        (wx0, wx1), (ws0, ws1) = step.scaled
+        alpha_primal, alpha_dual = _max_step(*self.v, wx0, wx1).min(), _max_step(*self.v, ws0, ws1).min()
+        if self.cones is not None:
+            mask = self.state.mask
+            alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z[mask], step.d_z[mask]).min(initial=np.inf))
+            alpha_dual = min(alpha_dual, _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
+        return min(1.0, alpha_primal), min(1.0, alpha_dual)
+
+    def complementarity_after(self, step, alpha_primal, alpha_dual):
+        state = self.state
+        total = _pair_gap(state.t + alpha_primal * step.dx0, state.u + alpha_primal * step.dx1,
+                          self.s0, self.s1 + alpha_dual * step.ds1)
+        if self.cones is not None:
+            total += np.sum(state.mask * (state.z + alpha_primal * step.d_z) * (state.zeta + alpha_dual * step.d_zeta))
+        return total
+
+
+def _pair_gap(t, u, s0, s1):
+    return t @ s0 + np.einsum("jk,jk->", u, s1)
+
+
+def _scaling_matrix(theta, h0, h1, inverse=False):
+    """W (or W^{-1}) as explicit (K, k+1, k+1) matrices."""
+    c = np.column_stack([h0, -h1 if inverse else h1])
+    J = np.diag(np.r_[1.0, -np.ones(c.shape[1] - 1)])
+    factor = 1.0 / theta if inverse else theta
+    return factor[:, None, None] * (2.0 * c[:, :, None] * c[:, None, :] - J)
+
+
+def _apply_factored_inverse(R, B):
+    """H^{-1} b_j = R_j^T (R_j b_j) for every block."""
+    return np.einsum("jab,ja->jb", R, np.einsum("jab,jb->ja", R, B))
+
+
+def _refined_solve(factor, M, rhs):
+    """Solve M x = rhs with the Cholesky factor, then one step of iterative refinement
+    (M grows ill-conditioned like 1/mu^2 near the optimum)."""
+    x = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
+    return x + scipy.linalg.cho_solve(factor, rhs - M @ x, check_finite=False)
