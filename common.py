@@ -28,7 +28,7 @@ SEED = 97006855
 GRID_STEP = 10
 OPTX_CHOICES = (0, 1, 2, 3)
 RECOVERY_ATOL = 1e-4
-VERSIONED_PACKAGES = ("numpy", "scipy", "cvxpy", "clarabel", "mosek", "torch", "joblib")
+VERSIONED_PACKAGES = ("numpy", "scipy", "cvxpy", "clarabel", "mosek", "torch", "joblib", "threadpoolctl")
 
 
 # --------------------------------------------------------------------------- data
@@ -329,7 +329,7 @@ def norm_distance_trial(n, d, rng, args, equation, beta=1e-6):
     if solution.accepted:
         dis_abs = norm_dis_abs(learned_variable(solution.primal), norm_planted_variable(instance),
                                instance["planted_columns"])
-    return TrialResult({"dis_abs": dis_abs}, solution.outcome, norm_details(instance, solution))
+    return TrialResult({"dis_abs": dis_abs}, solution.outcome, norm_details(instance, solution), solution.route)
 
 
 def skip_n_below_d(n, d):
@@ -375,7 +375,8 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, b
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (1: serial)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     if solver:
-        parser.add_argument("--solver", default="auto", help="auto (MOSEK if licensed, else Clarabel) or a CVXPY solver")
+        parser.add_argument("--solver", default="auto",
+                            help="auto or IPM (the structured solver), or a CVXPY solver such as CLARABEL or MOSEK")
     if beta:
         parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
     parser.set_defaults(optw_choices=optw_choices)
@@ -424,8 +425,12 @@ def validate(parser, args, noiseless=False):
             args.solver_name = programs.resolve_solver(args.solver)
         except ValueError as error:
             parser.error(str(error))
-        licence = "licence found" if programs.mosek_licensed() else "no MOSEK licence found"
-        print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
+        licence = "MOSEK licence found" if programs.mosek_licensed() else "no MOSEK licence found"
+        if args.solver_name == "IPM":
+            print(f"solver: IPM, the structured interior-point solver (--solver {args.solver}; "
+                  f"{programs.general_solver()} for training forms with --beta 0; {licence})")
+        else:
+            print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
     try:
         os.makedirs(args.save_folder, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=args.save_folder):
@@ -470,11 +475,13 @@ def trial_rng(seed, n, d, trial):
 @dataclass
 class TrialResult:
     """One trial: its metric values (NaN when the solve was not accepted), the
-    status to count, and what --save_details pickles."""
+    status to count, what --save_details pickles, and how the structured solver got
+    the solution (Solution.route; counted in the sidecar's solver_routes)."""
 
     metrics: dict
     status: str
     details: dict = field(default_factory=dict)
+    route: str = ""
 
 
 def package_versions():
@@ -510,7 +517,8 @@ def _run_task(work, batched, n, d, trials, seed, args):
     return n, d, trials, results
 
 
-RESUME_IGNORES = {"jobs", "resume", "save_details", "save_folder", "verbose", "device"}
+# the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
+RESUME_IGNORES = {"jobs", "resume", "save_details", "save_folder", "verbose", "device", "solver"}
 
 
 def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None):
@@ -536,12 +544,12 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
     arrays = {metric: np.full(shape, np.nan) for metric in outputs}
     done = np.zeros(shape, dtype=bool)
-    status_counts, wall_before = Counter(), 0.0
+    status_counts, route_counts, wall_before = Counter(), Counter(), 0.0
 
     if args.resume:
         state = _load_state(paths, arguments, shape)
         if state is not None:
-            arrays, done, status_counts, wall_before = state
+            arrays, done, status_counts, route_counts, wall_before = state
             print(f"resuming: {int(done.sum())} of {done.size} trials already done")
 
     for i, n in enumerate(n_grid):
@@ -568,6 +576,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
                 "versions": package_versions(),
                 "wall_time_s": round(wall, 3),
                 "status_counts": dict(status_counts),
+                "solver_routes": dict(route_counts),
                 "complete": complete,
             }
             if not complete:
@@ -596,6 +605,8 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
                 for metric in outputs:
                     arrays[metric][i, j, t] = result.metrics[metric]
                 status_counts[result.status] += 1
+                if result.route:
+                    route_counts[result.route] += 1
                 done[i, j, t] = True
                 if args.save_details:
                     _save_details(args, details_prefix, with_sigma, n, d, t, result)
@@ -610,7 +621,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
 
 
 def _load_state(paths, arguments, shape):
-    """Arrays, done mask, status counts and wall time of an earlier run, if compatible."""
+    """Arrays, done mask, status and route counts and wall time of an earlier run, if compatible."""
     sidecars = {}
     for metric, path in paths.items():
         if not (os.path.exists(path + ".json") and os.path.exists(path + ".npy")):
@@ -627,7 +638,8 @@ def _load_state(paths, arguments, shape):
     else:
         done = (np.frombuffer(first["done"].encode(), dtype=np.uint8) == ord("1")).reshape(shape)
     arrays = {metric: np.load(path + ".npy") for metric, path in paths.items()}
-    return arrays, done, Counter(first["status_counts"]), first["wall_time_s"]
+    return (arrays, done, Counter(first["status_counts"]), Counter(first.get("solver_routes", {})),
+            first["wall_time_s"])
 
 
 def _save_details(args, details_prefix, with_sigma, n, d, trial, result):

@@ -23,7 +23,7 @@ def trial(n, d, rng, args):
         opt_w = common.learned_variable(solution.primal)
     details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=opt_w,
                    opt_u=solution.primal.get("U"), opt_v=solution.primal.get("V"))
-    return common.TrialResult(metrics, solution.outcome, details)
+    return common.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
 def main():

@@ -20,7 +20,7 @@ def trial(n, d, rng, args):
     if solution.accepted:
         metrics = common.skip_distances(instance, X_test, solution.primal)
     details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"))
-    return common.TrialResult(metrics, solution.outcome, details)
+    return common.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
 def main():

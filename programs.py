@@ -18,11 +18,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-# A solve is accepted when our own residuals (relative) are at most CHECK_TOL. For
-# (12) a duality gap eps bounds the mass off the planted blocks by eps / delta
+import ipm
+
+# A CVXPY solve is accepted when our own residuals (relative) are at most CHECK_TOL.
+# For (12) a duality gap eps bounds the mass off the planted blocks by eps / delta
 # (delta: the dual margin), so 1e-5 stays below the atol 1e-4 recovery decision.
 CHECK_TOL = 1e-5
 ACCURACY = 1e-6
+# The structured solver reaches 1e-9; its solves are held to tighter limits.
+STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, "dual_infeasibility": 1e-7}
+TRAINING_FORMS = ("skip_train", "norm_train")
 
 # Clarabel stalls near a 2e-8 primal residual on these programs (the optimum sits
 # at the apex of most second-order cones) and then reports "AlmostSolved" against
@@ -51,18 +56,27 @@ def mosek_licensed():
 
 
 def available_solvers():
-    """Names accepted by --solver: 'auto' and every installed CVXPY conic solver."""
+    """Names accepted by --solver: 'auto', 'IPM' (the structured solver, ipm.py) and
+    every installed CVXPY conic solver."""
     import cvxpy as cp
 
     conic = {"CLARABEL", "MOSEK", "SCS", "ECOS", "GUROBI", "CPLEX", "COPT", "XPRESS"}
-    return ["auto"] + sorted(s for s in cp.installed_solvers() if s in conic)
+    return ["auto", "IPM"] + sorted(s for s in cp.installed_solvers() if s in conic)
+
+
+def general_solver():
+    """The CVXPY solver for what the structured solver does not take: MOSEK if licensed, else Clarabel."""
+    return "MOSEK" if mosek_licensed() else "CLARABEL"
 
 
 def resolve_solver(name):
-    """Map --solver to a CVXPY solver name; raise ValueError naming the allowed values."""
+    """Map --solver to a solver name; raise ValueError naming the allowed values.
+
+    'auto' is the structured solver, which takes every program of the suite (the
+    training forms with beta = 0 go to general_solver())."""
     allowed = available_solvers()
     if name.lower() == "auto":
-        return "MOSEK" if mosek_licensed() else "CLARABEL"
+        return "IPM"
     if name.upper() not in allowed:
         raise ValueError(f"--solver must be one of {', '.join(allowed)} (got {name!r})")
     if name.upper() == "MOSEK" and not mosek_licensed():
@@ -138,9 +152,15 @@ class Solution:
     primal: the variables by name (w0 (d,), W / U / V (d, m)); value: the optimal
     value; status: the solver's word; dual: lambda (n,) of the equality constraint
     with the paper's sign (X^T lambda = w0/||w0|| at the optimum of (12), U_k^T
-    lambda = t_k on planted blocks of (14)), None where the program has no
-    equality; accepted: the solve passed our own accuracy checks (`checks` holds
-    the measured residuals).
+    lambda = t_k on planted blocks of (14)); for a training form solved by the
+    structured solver, lambda of the program divided by beta (same normalisation:
+    A_i^T lambda = w_i/||w_i|| on active blocks); None from CVXPY where the program
+    has no equality; accepted: the solve passed our own accuracy checks (`checks`
+    holds the measured residuals); route: how the structured solver got it
+    ("direct", "relaxation" when the relaxation's solution was sign-consistent
+    and certified for the exact form, "exact" otherwise), "cvxpy" otherwise;
+    cone_duals: (n, 2m), the duals of the exact form's cones (u_i then v_i) where
+    the structured solver solved the exact form, None otherwise.
     """
 
     primal: dict
@@ -150,6 +170,8 @@ class Solution:
     dual: np.ndarray | None = None
     accepted: bool = False
     checks: dict = field(default_factory=dict)
+    route: str = ""
+    cone_duals: np.ndarray | None = None
 
     @property
     def outcome(self):
@@ -278,34 +300,110 @@ EQUALITY_PROGRAMS = ("12", "11", "14", "13")
 # --------------------------------------------------------------------------- checks
 
 
-def certify_min_norm(A, y, W, dual):
-    """Our own optimality certificate for min sum_i ||w_i|| s.t. A vec(W) = y,
-    independent of the solver's word (A is (n, m*d) stacked by blocks, W is (d, m)).
+def certify_group(A, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
+    """Our own optimality certificate of the group program
 
-    Weak duality: for any lambda with ||A_i^T lambda|| <= 1 for every block i,
-    y^T lambda is a lower bound on the optimal value. We rescale the solver's
-    lambda to be dual feasible and measure the relative gap to the primal
-    objective, next to the relative residual of the equality.
+        min sum_i ||w_i|| + ||A vec(W) - y||^2 / (2 kappa)  (kappa = 0: s.t. A vec(W) = y)
+        [s.t. G_i w_i >= 0]
+
+    independent of the solver's word. A is (n, m*d) stacked by blocks, W is (d, m);
+    cones: (values, adjoint) with values(W) -> the (rows, m) matrix of G_i w_i and
+    adjoint(Z) -> the (d, m) matrix of G_i^T z_i; cone_duals: Z (rows, m), >= 0.
+
+    Weak duality: for any lambda and zeta >= 0 with ||A_i^T lambda + G_i^T zeta_i||
+    <= 1 for every block, y^T lambda - (kappa/2) ||lambda||^2 is a lower bound on
+    the optimal value. We rescale the solver's (lambda, zeta) to be dual feasible
+    and measure the relative gap to the primal objective, next to the relative
+    residual of the equality and the relative violation of the cones.
     """
     d, m = W.shape
+    y_scale = max(1.0, np.linalg.norm(y))
+    misfit = A @ W.ravel(order="F") - y
     objective = np.linalg.norm(W, axis=0).sum()
-    dual_norm = np.linalg.norm((A.T @ dual).reshape(m, d), axis=1).max()  # max_i ||A_i^T lambda||
-    lower_bound = y @ dual / max(1.0, dual_norm)
-    return {
-        "residual": float(np.linalg.norm(A @ W.ravel(order="F") - y) / max(1.0, np.linalg.norm(y))),
-        "gap": float((objective - lower_bound) / max(1.0, abs(objective))),
-        "dual_infeasibility": float(max(0.0, dual_norm - 1.0)),
-    }
+    checks = {}
+    if kappa == 0:
+        checks["residual"] = float(np.linalg.norm(misfit) / y_scale)
+    else:
+        objective += misfit @ misfit / (2 * kappa)
+    correlation = (A.T @ dual).reshape(m, d).T  # column i: A_i^T lambda
+    if cones is not None:
+        values, adjoint = cones
+        checks["cone_violation"] = float(np.max(-values(W), initial=0.0) / y_scale)
+        if cone_duals is not None:
+            correlation = correlation + adjoint(np.maximum(cone_duals, 0.0))
+    dual_norm = np.linalg.norm(correlation, axis=0).max()
+    rescaled = dual / max(1.0, dual_norm)
+    lower_bound = y @ rescaled - kappa / 2 * rescaled @ rescaled
+    checks["gap"] = float((objective - lower_bound) / max(1.0, abs(objective)))
+    checks["dual_infeasibility"] = float(max(0.0, dual_norm - 1.0))
+    return checks
 
 
-def certify(program, primal, dual):
-    """The certificate of (12) (blocks X, D_1 X, ..., D_m X) or (14) (blocks U_i)."""
+def _skip_exact_cones(program):
+    """G_i w = (2 D_i - I) X w_i for every pattern i, as (values, adjoint) for certify_group."""
+    X, signs = program.X, 2.0 * program.patterns - 1.0
+    return (lambda W: signs * (X @ W)), (lambda Z: X.T @ (signs * Z))
+
+
+def _norm_exact_cones(program):
+    """G_i w = (2 D_i - I) X V_i S_i^{-1} w_i[:r_i], as (values, adjoint) for certify_group."""
+    signs, d = 2.0 * program.patterns - 1.0, program.X.shape[1]
+    maps = [program.X @ V / S for _, S, V in program.blocks]
+
+    def values(W):
+        return np.column_stack([F @ W[: F.shape[1], i] for i, F in enumerate(maps)]) * signs
+
+    def adjoint(Z):
+        return np.column_stack([np.pad(F.T @ (signs[:, i] * Z[:, i]), (0, d - F.shape[1])) for i, F in enumerate(maps)])
+
+    return values, adjoint
+
+
+def certify(program, primal, dual, cone_duals=None):
+    """The certificate of any program of the suite (certify_group), from its own
+    data: blocks X, D_i X (skip) or U_i (normalisation layer), with the v_i blocks
+    negated and the cones of the exact forms. For a training form the gap is that
+    of the program divided by beta, whose dual is the dual passed here.
+    cone_duals: (n, 2m), the duals of the u_i cones then of the v_i cones."""
     X, y = program.X, program.y
+    kappa = program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
+    if program.equation in ("12", "11", "skip_train"):
+        masked = masked_blocks(X, program.patterns)
+        if program.equation == "12":
+            return certify_group(sp.hstack([sp.csr_matrix(X), masked]).tocsr(), y,
+                                 np.column_stack([primal["w0"], primal["W"]]), dual)
+        m = program.patterns.shape[1]
+        A = sp.hstack([sp.csr_matrix(X), masked, -masked]).tocsr()
+        W = np.column_stack([primal["w0"], primal["U"], primal["V"]])
+        values, adjoint = _skip_exact_cones(program)
+        cones = (lambda W: np.hstack([values(W[:, 1:m + 1]), values(W[:, m + 1:])]),
+                 lambda Z: np.column_stack([np.zeros(X.shape[1]), adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
+        return certify_group(A, y, W, dual, kappa, cones, cone_duals)
+    whitened = stacked_blocks([U for U, _, _ in program.blocks], X.shape[1])
+    if program.equation == "14":
+        return certify_group(whitened, y, primal["W"], dual)
+    A = sp.hstack([whitened, -whitened]).tocsr()
+    values, adjoint = _norm_exact_cones(program)
+    m = len(program.blocks)
+    cones = (lambda W: np.hstack([values(W[:, :m]), values(W[:, m:])]),
+             lambda Z: np.hstack([adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
+    return certify_group(A, y, np.column_stack([primal["U"], primal["V"]]), dual, kappa, cones, cone_duals)
+
+
+def dual_margin(program, dual, planted_columns=()):
+    """delta = 1 - max ||A_i^T lambda|| over the blocks outside the planted model:
+    every pattern block D_i X of (12), or every whitened block U_i of (14) but the
+    planted columns. With a recovered model, delta > 0 certifies it as the unique
+    optimum (strict complementarity on every other block); delta = 0 where another
+    block, e.g. the all-ones pattern, can carry the same fit."""
+    d = program.X.shape[1]
     if program.equation == "12":
-        A = sp.hstack([sp.csr_matrix(X), masked_blocks(X, program.patterns)]).tocsr()
-        return certify_min_norm(A, y, np.column_stack([primal["w0"], primal["W"]]), dual)
-    A = stacked_blocks([U for U, _, _ in program.blocks], X.shape[1])
-    return certify_min_norm(A, y, primal["W"], dual)
+        A = masked_blocks(program.X, program.patterns)
+    else:
+        A = stacked_blocks([U for U, _, _ in program.blocks], d)
+    correlations = np.linalg.norm((A.T @ dual).reshape(-1, d), axis=1)
+    others = np.setdiff1d(np.arange(len(correlations)), planted_columns)
+    return float(1.0 - correlations[others].max(initial=0.0))
 
 
 def primal_checks(program, problem):
@@ -322,16 +420,151 @@ def primal_checks(program, problem):
     return checks
 
 
+# --------------------------------------------------------------------------- structured solve
+# The programs as block programs of ipm.py: blocks A_j, their signs and groups
+# (blocks sharing a pattern), and for the exact forms the cones G_j.
+
+
+def _skip_block_program(program, exact):
+    """(12): blocks X, D_1 X, ..., D_m X. Exact forms: X, then D_i X (u_i), then
+    -D_i X (v_i), with the cones (2 D_i - I) X on u_i and v_i."""
+    X, patterns = program.X, program.patterns
+    n, m = patterns.shape
+    masks = np.column_stack([np.ones(n), patterns])
+    if not exact:
+        return ipm.MaskedBlocks(X, masks, np.arange(m + 1), np.ones(m + 1)), None
+    group = np.r_[0, np.arange(1, m + 1), np.arange(1, m + 1)]
+    sign = np.r_[1.0, np.ones(m), -np.ones(m)]
+    cones = ipm.SignCones(2.0 * masks - 1.0, X, group, constrained=group > 0)
+    return ipm.MaskedBlocks(X, masks, group, sign), cones
+
+
+def _padded(matrices, n, width):
+    stack = np.zeros((len(matrices), n, width))
+    for i, M in enumerate(matrices):
+        stack[i, :, : M.shape[1]] = M
+    return stack
+
+
+def _norm_block_program(program, exact):
+    """(14): the whitened blocks U_i, zero-padded to the largest rank. Exact forms:
+    U_i (u_i) and -U_i (v_i), with the cones (2 D_i - I) X V_i S_i^{-1}."""
+    n, m = program.patterns.shape
+    width = max(1, max(U.shape[1] for U, _, _ in program.blocks))
+    U = _padded([U for U, _, _ in program.blocks], n, width)
+    if not exact:
+        return ipm.DenseBlocks(U, np.arange(m), np.ones(m)), None
+    group, sign = np.r_[np.arange(m), np.arange(m)], np.r_[np.ones(m), -np.ones(m)]
+    F = _padded([program.X @ V / S for _, S, V in program.blocks], n, width)
+    cones = ipm.SignCones(2.0 * program.patterns - 1.0, F, group, constrained=np.ones(2 * m, bool))
+    return ipm.DenseBlocks(U, group, sign), cones
+
+
+def _relaxed_primal(program, u):
+    """The block solution u (K, k) as the relaxed program's variables."""
+    if program.equation in ("12", "11", "skip_train"):
+        return {"w0": u[0], "W": u[1:].T.copy()}
+    W = np.zeros((program.X.shape[1], len(u)))
+    W[: u.shape[1]] = u.T
+    return {"W": W}
+
+
+def _exact_primal(program, u):
+    """The exact-form block solution u (K, k) as w0, U, V (d, m)."""
+    if program.equation in ("11", "skip_train"):
+        m = program.patterns.shape[1]
+        return {"w0": u[0], "U": u[1 : m + 1].T.copy(), "V": u[m + 1 :].T.copy()}
+    m, d = len(program.blocks), program.X.shape[1]
+    U, V = np.zeros((d, m)), np.zeros((d, m))
+    U[: u.shape[1]], V[: u.shape[1]] = u[:m].T, u[m:].T
+    return {"U": U, "V": V}
+
+
+def _split_by_sign(program, relaxed):
+    """Each relaxed block w_i as u_i = w_i or v_i = -w_i, whichever violates the
+    exact form's cone less (blocks at the apex, 0, fit either way)."""
+    values, _ = (_skip_exact_cones if "w0" in relaxed else _norm_exact_cones)(program)
+    W = relaxed["W"]
+    as_u = np.max(-values(W), axis=0, initial=0.0) <= np.max(values(W), axis=0, initial=0.0)
+    exact = {"U": np.where(as_u, W, 0.0), "V": np.where(as_u, 0.0, -W)}
+    if "w0" in relaxed:
+        exact["w0"] = relaxed["w0"]
+    return exact
+
+
+def _value(program, primal):
+    """The program's objective at its own variables (the training forms unscaled)."""
+    norms = sum(np.linalg.norm(np.atleast_2d(value.T), axis=1).sum() for value in primal.values())
+    if program.equation not in TRAINING_FORMS:
+        return float(norms)
+    if "w0" in primal:
+        fit = skip_fit(program.X, program.patterns, primal)
+    else:
+        fit = sum(U @ (primal["U"][: U.shape[1], i] - primal["V"][: U.shape[1], i])
+                  for i, (U, _, _) in enumerate(program.blocks))
+    return float(np.sum((fit - program.y) ** 2) + program.beta * norms)
+
+
+def skip_fit(X, patterns, primal):
+    """X w0 + sum_i D_i X (u_i - v_i) (or D_i X w_i for the relaxed variable W)."""
+    W = primal["W"] if "W" in primal else primal["U"] - primal["V"]
+    return X @ primal["w0"] + np.sum(patterns * (X @ W), axis=1)
+
+
+def _structured_solution(program, primal, block_solution, route, cone_duals=None):
+    """A Solution from the structured solver, accepted on our own certificate."""
+    dual = block_solution.lam
+    checks = certify(program, primal, dual, cone_duals)
+    status = "optimal" if block_solution.status == "optimal" else "optimal_inaccurate"
+    accepted = all(checks[name] <= STRUCTURED_TOLERANCES[name] for name in checks)
+    return Solution(primal, _value(program, primal), status, "IPM", dual, accepted, checks, route, cone_duals)
+
+
+def solve_structured(program):
+    """Solve any program of the suite with the structured interior-point solver.
+
+    (12), (14) and the relaxations are solved directly. For the exact forms (11),
+    (13) and their training forms the relaxation ((12) or (14), regularised alike)
+    is solved first: its value is a lower bound, so when every block of its
+    solution is sign-consistent (w_i or -w_i meets the exact cone) the split
+    u_i/v_i is optimal for the exact form, and the relaxation's lambda certifies
+    it. Otherwise the exact form is solved with its cones.
+    """
+    equation = program.equation
+    kappa = program.beta / 2 if equation in TRAINING_FORMS else 0.0
+    build = _skip_block_program if equation in ("12", "11", "skip_train") else _norm_block_program
+    blocks, _ = build(program, exact=False)
+    relaxed = ipm.solve_blocks(blocks, program.y, kappa)
+    if relaxed.status == "infeasible":
+        return Solution({}, np.nan, "infeasible", "IPM", route="direct")
+    if equation in ("12", "14"):
+        return _structured_solution(program, _relaxed_primal(program, relaxed.u), relaxed, "direct")
+    shortcut = _structured_solution(program, _split_by_sign(program, _relaxed_primal(program, relaxed.u)),
+                                    relaxed, "relaxation")
+    if shortcut.accepted:
+        return shortcut
+    blocks, cones = build(program, exact=True)
+    exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
+    cone_duals = exact.zeta[cones.constrained].T  # (n, 2m): u_i cones, then v_i cones
+    return _structured_solution(program, _exact_primal(program, exact.u), exact, "exact", cone_duals)
+
+
 # --------------------------------------------------------------------------- solve
 
 
-def solve(program, solver="CLARABEL"):
-    """Solve `program` with a CVXPY solver name; never raises for a failed solve.
+def solve(program, solver="IPM"):
+    """Solve `program` with "IPM" (the structured solver) or a CVXPY solver name;
+    never raises for a failed solve.
 
     Returns a Solution. A solve is accepted only if the solver reports a solution
-    and our own checks (certificate or residuals) are all below CHECK_TOL; anything
-    else keeps the solver's status with accepted=False, so callers record NaN.
+    and our own checks (certificate or residuals) are all below the tolerances
+    (STRUCTURED_TOLERANCES for IPM, CHECK_TOL for CVXPY); anything else keeps the
+    solver's status with accepted=False, so callers record NaN.
     """
+    if solver == "IPM":
+        if program.equation not in TRAINING_FORMS or program.beta > 0:
+            return solve_structured(program)
+        solver = general_solver()  # beta = 0 leaves a least-squares fit, not a block program
     import cvxpy as cp
 
     problem, variables = BUILDERS[program.equation](program)
@@ -344,7 +577,7 @@ def solve(program, solver="CLARABEL"):
         status = problem.status
     except cp.error.SolverError as error:
         status = f"solver_error: {str(error).splitlines()[0]}"
-    solution = Solution(primal={}, value=np.nan, status=status, solver=solver)
+    solution = Solution(primal={}, value=np.nan, status=status, solver=solver, route="cvxpy")
     if status not in SOLVED or any(v.value is None for v in variables.values()):
         return solution
 
@@ -354,7 +587,10 @@ def solve(program, solver="CLARABEL"):
     if program.equation in EQUALITY_PROGRAMS and equality.dual_value is not None:
         # CVXPY's Lagrangian adds +nu^T (fit - y); the paper's lambda is -nu.
         solution.dual = -np.asarray(equality.dual_value)
-    if program.equation in ("12", "14") and solution.dual is not None:
+    if program.equation in ("12", "14"):
+        if solution.dual is None:  # without a dual there is no certificate of optimality
+            solution.status = f"{status} (no dual)"
+            return solution
         solution.checks = certify(program, solution.primal, solution.dual)
     else:
         solution.checks = primal_checks(program, problem)

@@ -14,11 +14,14 @@ import programs
 
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, args)
-    solution = programs.solve(common.norm_program(instance, "14"), args.solver_name)
-    rec = np.nan
+    program = common.norm_program(instance, "14")
+    solution = programs.solve(program, args.solver_name)
+    rec = margin = np.nan
     if solution.accepted:
         rec = float(common.norm_recovered(solution.primal["W"], common.norm_planted_variable(instance)))
-    return common.TrialResult({"rec": rec}, solution.outcome, common.norm_details(instance, solution))
+        margin = programs.dual_margin(program, solution.dual, instance["planted_columns"])
+    details = dict(common.norm_details(instance, solution), dual_margin=margin)
+    return common.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
 def main():

@@ -15,11 +15,12 @@ def trial(n, d, rng, args):
     instance = common.skip_instance(rng, n, d, args)
     program = programs.Program("12", instance["X"], instance["y"], instance["dmat"])
     solution = programs.solve(program, args.solver_name)
-    rec = np.nan
+    rec = margin = np.nan
     if solution.accepted:
         rec = float(common.skip_recovered(solution.primal["w0"], solution.primal["W"], instance["w"]))
-    details = dict(instance, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"))
-    return common.TrialResult({"rec": rec}, solution.outcome, details)
+        margin = programs.dual_margin(program, solution.dual)
+    details = dict(instance, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"), dual_margin=margin)
+    return common.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
 def main():

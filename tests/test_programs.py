@@ -113,7 +113,9 @@ def test_masked_blocks_is_the_sum_of_masked_products():
 
 
 def test_solver_resolution():
-    assert programs.resolve_solver("auto") in ("MOSEK", "CLARABEL")
+    assert programs.resolve_solver("auto") == "IPM"
+    assert programs.resolve_solver("ipm") == "IPM"
+    assert programs.general_solver() in ("MOSEK", "CLARABEL")
     assert programs.resolve_solver("clarabel") == "CLARABEL"
     with pytest.raises(ValueError, match="--solver"):
         programs.resolve_solver("NOSUCH")

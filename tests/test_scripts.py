@@ -29,13 +29,16 @@ def test_script_end_to_end(script, tmp_path):
         assert array.shape == (3, 1, 2)
         with open(tmp_path / f"{stem}.json") as stream:
             sidecar = json.load(stream)
-        assert sidecar["complete"] and sidecar["solver"] in ("CLARABEL", "MOSEK")
+        assert sidecar["complete"] and sidecar["solver"] == "IPM"
         assert sum(sidecar["status_counts"].values()) == 6
-        assert {"numpy", "cvxpy", "python"} <= set(sidecar["versions"])
+        assert sum(sidecar["solver_routes"].values()) == 6
+        assert {"numpy", "cvxpy", "python", "threadpoolctl"} <= set(sidecar["versions"])
+        # every structured solve is certified on these small grids: no NaN may hide a failure
+        assert not np.isnan(array).any(), sidecar["status_counts"]
         if stem.startswith("rec_rate"):
-            assert np.isin(array[~np.isnan(array)], [0.0, 1.0]).all()
+            assert np.isin(array, [0.0, 1.0]).all()
         else:
-            assert (array[~np.isnan(array)] >= 0).all()
+            assert (array >= 0).all()
     details = sorted((tmp_path / "details").glob("*.pkl"))
     assert len(details) == 6
     with open(details[0], "rb") as stream:
