@@ -2,8 +2,8 @@
 the command line and the grid runner.
 
 Shapes: X is (n, d) with rows as samples; w is (d,); patterns is an (n, m) 0/1
-matrix whose column i is the diagonal of D_i. Formulas are those of
-PAPER_NOTES.md sections 1, 2, 4 and 6.
+matrix whose column i is the diagonal of D_i. The formulas are written out in
+docs/math.md, sections 1, 2 and 6.
 """
 
 import argparse
@@ -514,6 +514,9 @@ def _run_task(work, batched, n, d, trials, seed, args):
     """One unit of work in a worker: a single trial, or all pending trials of a cell."""
     rngs = [trial_rng(seed, n, d, t) for t in trials]
     results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
+    if not args.save_details:  # a trial's data are megabytes: send back only what is kept
+        for result in results:
+            result.details = {}
     return n, d, trials, results
 
 

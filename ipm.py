@@ -17,7 +17,7 @@ forms (loss ||r||^2 plus beta times the norms, divided by beta); kappa = lambda 
 group lasso (25). Blocks: for the skip programs A_j = D_j X (D_0 = I for the
 linear neuron w0), for the normalisation programs A_j = U_j, the whitened block;
 the exact forms add v_j blocks with A = -D_j X and the cones G_j = (2 D_j - I) X.
-docs/math.md writes each program out with its equation number.
+docs/math.md (sections 3-5) writes each program and this method out.
 
 Why it is fast: n (at most a few hundred) is small, the number of blocks K and
 their size k are not. A Nesterov-Todd primal-dual method eliminates every block
@@ -43,21 +43,24 @@ a tenth of the iterations), one step of iterative refinement on d(lam), and a
 best-iterate safeguard. It starts from lam = 0 (so s_j = (1, 0), strictly dual
 feasible; the dual stays exactly feasible because s is recomputed from lam and
 zeta) and the least-norm primal point, and stops at relative residual, duality gap
-and complementarity <= 1e-9, or when rounding stalls it (both steps < 1e-3), with
-the best iterate. Every array is float64; BLAS runs on one thread (on two busy
+and complementarity <= 1e-9, or when rounding stalls it (both steps < 1e-3, three
+times in a row), with the best iterate. Every array is float64; BLAS runs on one thread (on two busy
 cores threaded BLAS made these small dense solves 50-100x slower).
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-from threadpoolctl import threadpool_limits
+import scipy.sparse
+from threadpoolctl import ThreadpoolController
 
 TOLERANCE = 1e-9
 MAX_ITERATIONS = 100
 STEP_FRACTION = 0.99
-STALL_STEP = 1e-3  # both steps below this: rounding has stalled the method
+STALL_STEP = 1e-3  # both steps below this three times in a row: rounding has stalled the method
+STALL_COUNT = 3
 
 
 # --------------------------------------------------------------------------- blocks
@@ -77,15 +80,19 @@ class MaskedBlocks:
         self.n, self.dim = X.shape
         self.count = len(self.group)
         self._XXt = X @ X.T
+        # (12) has one block per mask, all positive: skip the gathers and sign flips
+        self._plain = self.count == masks.shape[1] and np.array_equal(self.group, np.arange(self.count)) \
+            and bool(np.all(self.sign == 1))
 
     def apply(self, U):
         """sum_j A_j u_j for U (K, d)."""
-        per_group = _group_sum(self.sign[:, None] * U, self.group, self.masks.shape[1])
+        per_group = U if self._plain else _group_sum(self.sign[:, None] * U, self.group, self.masks.shape[1])
         return np.einsum("ng,ng->n", self.masks, self.X @ per_group.T)
 
     def adjoint(self, lam):
         """A_j^T lam for every block, (K, d)."""
-        return self.sign[:, None] * (self.X.T @ (self.masks * lam[:, None])).T[self.group]
+        correlations = (self.X.T @ (self.masks * lam[:, None])).T
+        return correlations if self._plain else self.sign[:, None] * correlations[self.group]
 
     def gram_rank_one(self, omega, V):
         """sum_j omega_j A_j A_j^T + (A_j v_j)(A_j v_j)^T as (X X^T) o (P diag(omega) P^T) + B B^T."""
@@ -111,9 +118,10 @@ class DenseBlocks:
     to a common width k); group and sign as in MaskedBlocks.
 
     The whitened blocks have orthonormal columns, so U_g U_g^T is the fixed projector
-    onto range(D_g X). They are formed once, as the rows of a (G, n^2) matrix, and
-    sum_g omega_g U_g U_g^T is then one matrix-vector product per iteration instead
-    of an n x n x (G k) product.
+    onto range(D_g X), zero outside the rows S_g of pattern g. The projectors are
+    formed once, on their supports and upper triangles, as the columns of a sparse
+    (n (n+1) / 2, G) matrix; sum_g omega_g U_g U_g^T is then one sparse
+    matrix-vector product per iteration instead of an n x n x (G k) product.
     """
 
     def __init__(self, U, group, sign):
@@ -133,13 +141,33 @@ class DenseBlocks:
 
     def gram_rank_one(self, omega, V):
         if self._projectors is None:
-            self._projectors = np.matmul(self.U, self.U.transpose(0, 2, 1)).reshape(len(self.U), -1)
+            self._projectors = self._packed_projectors()
         weights = _group_sum(omega, self.group, len(self.U))
         per_block = self._side_by_side.reshape(self.n, len(self.U), self.dim)
         if not np.array_equal(self.group, np.arange(len(self.U))):
             per_block = per_block[:, self.group]
         B = np.einsum("njk,jk->nj", per_block, V)  # column j: U_g(j) v_j
-        return (weights @ self._projectors).reshape(self.n, self.n) + B @ B.T
+        M = np.zeros((self.n, self.n))
+        M[self._upper] = self._projectors @ weights
+        M += np.triu(M, 1).T
+        return M + B @ B.T
+
+    def _packed_projectors(self):
+        """Column g: the upper triangle of U_g U_g^T on S_g x S_g, in packed positions."""
+        self._upper = np.triu_indices(self.n)
+        position = np.zeros((self.n, self.n), dtype=np.int64)
+        position[self._upper] = np.arange(len(self._upper[0]))
+        values, rows, counts = [], [], []
+        for U in self.U:
+            support = np.flatnonzero(np.any(U != 0, axis=1))
+            compact = U[support]
+            upper_a, upper_b = np.triu_indices(len(support))
+            values.append((compact @ compact.T)[upper_a, upper_b])
+            rows.append(position[support[upper_a], support[upper_b]])
+            counts.append(len(upper_a))
+        pointers = np.concatenate([[0], np.cumsum(counts)])
+        return scipy.sparse.csc_matrix((np.concatenate(values), np.concatenate(rows), pointers),
+                                       shape=(len(self._upper[0]), len(self.U)))
 
     def gram_factored(self, F):
         F = _combine_factors(F, self.group, len(self.U))
@@ -176,6 +204,17 @@ class SignCones:
         F = self._F()
         return weighted @ F if F.ndim == 2 else np.einsum("jnk,jn->jk", F, weighted)
 
+    def weighted_gram(self, Omega):
+        """G_j^T diag(omega_j) G_j = F_g^T diag(omega_j) F_g for every block, (K, k, k)."""
+        Omega = Omega * self.constrained[:, None]
+        if self.F.ndim == 2:  # one product with the rows' outer products x_n x_n^T
+            if not hasattr(self, "_outer"):
+                self._outer = np.einsum("nk,nl->nkl", self.F, self.F).reshape(self.rows, -1)
+            k = self.F.shape[1]
+            return (Omega @ self._outer).reshape(-1, k, k)
+        F = self._F()
+        return np.matmul(F.transpose(0, 2, 1), F * Omega[:, :, None])
+
     def times(self, B):
         """G_j B_j for every block, B (K, k, r) -> (K, n, r); zero for unconstrained blocks."""
         F = self._F()
@@ -207,11 +246,29 @@ def _combine_factors(F, group, size):
     for position in range(counts.max()):
         members = slot == position
         stacked[group[members], position * r:(position + 1) * r] = F[members].transpose(0, 2, 1)
-    return np.linalg.qr(stacked, mode="r").transpose(0, 2, 1)
+    return _upper_factor(stacked).transpose(0, 2, 1)
+
+
+def _upper_factor(F, identity=False):
+    """Upper triangular R with R^T R = F^T F (+ I), for every block of F (K, rows, c).
+
+    The Cholesky of the Gram matrix is three times cheaper than a QR of F; where
+    rounding makes the Gram matrix indefinite, the QR of [F; I] is taken instead."""
+    gram = np.matmul(F.transpose(0, 2, 1), F)
+    if identity:
+        gram[:, np.arange(F.shape[2]), np.arange(F.shape[2])] += 1.0
+    try:
+        return np.linalg.cholesky(gram).transpose(0, 2, 1)
+    except np.linalg.LinAlgError:
+        if identity:
+            F = np.concatenate([F, np.broadcast_to(np.eye(F.shape[2]), (len(F), F.shape[2], F.shape[2]))], axis=1)
+        return np.linalg.qr(F, mode="r")
 
 
 def _group_sum(values, group, size):
     """Sum the rows of values that share a group: (K, ...) -> (size, ...)."""
+    if len(group) == size and np.array_equal(group, np.arange(size)):
+        return values
     total = np.zeros((size,) + values.shape[1:])
     np.add.at(total, group, values)
     return total
@@ -326,8 +383,14 @@ def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iter
     """
     # rounding can push a last iterate onto a cone's boundary (sqrt of a negative
     # determinant): the NaN ends the iteration and the best iterate is returned
-    with threadpool_limits(limits=1, user_api="blas"), np.errstate(invalid="ignore", divide="ignore"):
+    with _blas_controller().limit(limits=1, user_api="blas"), np.errstate(invalid="ignore", divide="ignore"):
         return _solve(blocks, y, float(kappa), cones, tolerance, max_iterations)
+
+
+@functools.cache
+def _blas_controller():
+    """One scan of the loaded BLAS libraries per process (a scan per solve cost 1.4 ms)."""
+    return ThreadpoolController()
 
 
 def _factor(M):
@@ -350,7 +413,11 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
 
     # start: the least-norm primal point, t_j = ||u_j|| + 1; lam = 0, so s_j = (1, 0)
     gram = blocks.gram_rank_one(np.ones(K), np.zeros((K, k))) + kappa * np.eye(n)
-    u = blocks.adjoint(scipy.linalg.lstsq(gram, y, check_finite=False)[0])
+    try:
+        coefficients = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, check_finite=False), y)
+    except np.linalg.LinAlgError:  # the blocks do not span R^n
+        coefficients = scipy.linalg.lstsq(gram, y, check_finite=False)[0]
+    u = blocks.adjoint(coefficients)
     if kappa == 0 and cones is None and np.linalg.norm(blocks.apply(u) - y) > 1e-8 * y_scale:
         # y is outside the range of the blocks: (12) and (14) have no feasible point
         return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
@@ -364,7 +431,7 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         state.z = np.where(state.mask, np.maximum(cones.value(u), 0.0) + 0.1, 1.0)
     degree = K + (0 if cones is None else int(state.mask.sum()))
 
-    best, iterations = None, 0
+    best, iterations, short_steps = None, 0, 0
     for iteration in range(max_iterations + 1):
         newton = _Newton(blocks, cones, y, kappa, state)
         measures = newton.measures(y_scale)
@@ -387,7 +454,8 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         # corrector: centring plus the second-order term of the predictor
         step = newton.direction(sigma_mu=sigma * mu, predictor=affine)
         alpha_primal, alpha_dual = (STEP_FRACTION * alpha for alpha in newton.step_length(step))
-        if not np.isfinite(alpha_primal + alpha_dual) or max(alpha_primal, alpha_dual) < STALL_STEP:
+        short_steps = short_steps + 1 if max(alpha_primal, alpha_dual) < STALL_STEP else 0
+        if not np.isfinite(alpha_primal + alpha_dual) or short_steps == STALL_COUNT:
             break  # rounding has the last word: keep the best iterate
         state = state.moved(step, alpha_primal, alpha_dual)
         iterations = iteration + 1
@@ -480,9 +548,14 @@ class _Newton:
             # it. H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}.
             self.omega_lp = np.where(state.mask, state.zeta / state.z, 0.0)
             W_inverse = _scaling_matrix(self.theta, self.h0, self.h1, inverse=True)
-            F = np.sqrt(self.omega_lp)[:, :, None] * cones.times(W_inverse[:, 1:, :])
-            stacked = np.concatenate([F, np.broadcast_to(np.eye(k + 1), (K, k + 1, k + 1))], axis=1)
-            upper = np.linalg.qr(stacked, mode="r")
+            spatial = W_inverse[:, 1:, :]
+            middle = np.matmul(spatial.transpose(0, 2, 1), np.matmul(cones.weighted_gram(self.omega_lp), spatial))
+            middle[:, np.arange(k + 1), np.arange(k + 1)] += 1.0
+            try:
+                upper = np.linalg.cholesky(middle).transpose(0, 2, 1)
+            except np.linalg.LinAlgError:  # rounding made it indefinite: factor [F; I] by QR
+                F = np.sqrt(self.omega_lp)[:, :, None] * cones.times(spatial)
+                upper = _upper_factor(F, identity=True)
             self.R_H = np.linalg.solve(upper.transpose(0, 2, 1), W_inverse)
             self.M = self.blocks.gram_factored(self.R_H[:, :, 1:].transpose(0, 2, 1))
         self.M[np.diag_indices(len(self.M))] += self.kappa
@@ -502,7 +575,7 @@ class _Newton:
         if cones is None:
             # dx = W^{-1} q + W^{-2} (0, A^T d_lam), ds = (0, -A^T d_lam)
             a0, a1 = _scale(self.theta, self.h0, self.h1, q0, q1, inverse=True)
-            d_lam = _refined_solve(self.cholesky, self.M, self.r_p - blocks.apply(a1))
+            d_lam = self._solve(self.r_p - blocks.apply(a1), refine=predictor is not None)
             g = blocks.adjoint(d_lam)
             b0, b1 = _inverse_hessian(self.theta, self.wb0, self.wb1, np.zeros(K), g)
             return self._scaled(_Step(d_lam, a0 + b0, a1 + b1, -g))
@@ -513,12 +586,20 @@ class _Newton:
         lp = np.where(state.mask, (state.zeta * self.r_g + r_lp) / state.z, 0.0)
         w0, w1 = _scale(self.theta, self.h0, self.h1, q0, q1)
         h = _apply_factored_inverse(self.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
-        d_lam = _refined_solve(self.cholesky, self.M, self.r_p - blocks.apply(h[:, 1:]))
+        d_lam = self._solve(self.r_p - blocks.apply(h[:, 1:]), refine=predictor is not None)
         g = blocks.adjoint(d_lam)
         dx = h + _apply_factored_inverse(self.R_H, np.column_stack([np.zeros(K), g]))
         d_zeta = np.where(state.mask, lp - self.omega_lp * cones.value(dx[:, 1:]), 0.0)
         d_z = np.where(state.mask, (r_lp - state.z * d_zeta) / np.where(state.mask, state.zeta, 1.0), 0.0)
         return self._scaled(_Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta))
+
+    def _solve(self, rhs, refine):
+        """(M + kappa I) d_lam = rhs by the Cholesky factor; in the corrector one step of
+        iterative refinement (M grows ill-conditioned like 1/mu^2 near the optimum)."""
+        d_lam = scipy.linalg.cho_solve(self.cholesky, rhs, check_finite=False)
+        if refine:
+            d_lam += scipy.linalg.cho_solve(self.cholesky, rhs - self.M @ d_lam, check_finite=False)
+        return d_lam
 
     def _scaled(self, step):
         step.scaled = (_scale(self.theta, self.h0, self.h1, step.dx0, step.dx1),
@@ -560,10 +641,3 @@ def _scaling_matrix(theta, h0, h1, inverse=False):
 def _apply_factored_inverse(R, B):
     """H^{-1} b_j = R_j^T (R_j b_j) for every block."""
     return np.einsum("jab,ja->jb", R, np.einsum("jab,jb->ja", R, B))
-
-
-def _refined_solve(factor, M, rhs):
-    """Solve M x = rhs with the Cholesky factor, then one step of iterative refinement
-    (M grows ill-conditioned like 1/mu^2 near the optimum)."""
-    x = scipy.linalg.cho_solve(factor, rhs, check_finite=False)
-    return x + scipy.linalg.cho_solve(factor, rhs - M @ x, check_finite=False)

@@ -8,8 +8,8 @@ trial's gradient is exactly its own, and AdamW, acting elementwise, takes for
 each trial the step it would take alone.
 
 Shapes: X (S, n, d), y (S, n); skip parameters w0 (S, d), a0 (S,), W (S, d, m),
-a (S, m); norm parameters W (S, d, m), a (S, m), gamma (S, m). PAPER_NOTES
-section 5 gives the settings.
+a (S, m); norm parameters W (S, d, m), a (S, m), gamma (S, m). docs/math.md
+section 7 gives the settings.
 """
 
 import math

@@ -2,10 +2,13 @@
 
 Every program here is a group-l1 problem over arrangement patterns: blocks of
 variables w_i, one per pattern D_i, whose sum of Euclidean norms is minimised.
-Each builder writes the program the way the paper writes it, one line per
+Each CVXPY builder writes the program the way the paper writes it, one line per
 constraint, with the paper's equation number. `solve` is the only place that
-talks to a solver: a faster solver replaces its inside without touching the
-scripts.
+talks to a solver: the structured interior-point solver (ipm.py, through
+solve_structured, which maps each program to ipm's block program) or CVXPY with
+Clarabel or MOSEK. Either way a solve is accepted on our own certificate
+(certify). docs/math.md, sections 3 and 4, writes the programs, their block form
+and the certificate out.
 
 Shapes: X is (n, d), y is (n,), patterns is an (n, m) 0/1 matrix whose column i
 is the diagonal of D_i.
@@ -300,13 +303,14 @@ EQUALITY_PROGRAMS = ("12", "11", "14", "13")
 # --------------------------------------------------------------------------- checks
 
 
-def certify_group(A, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
+def certify_group(fit, correlations, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
     """Our own optimality certificate of the group program
 
-        min sum_i ||w_i|| + ||A vec(W) - y||^2 / (2 kappa)  (kappa = 0: s.t. A vec(W) = y)
+        min sum_i ||w_i|| + ||sum_i A_i w_i - y||^2 / (2 kappa)  (kappa = 0: s.t. sum_i A_i w_i = y)
         [s.t. G_i w_i >= 0]
 
-    independent of the solver's word. A is (n, m*d) stacked by blocks, W is (d, m);
+    independent of the solver's word. W is (d, m), one block per column;
+    fit(W) -> sum_i A_i w_i (n,); correlations(lam) -> (d, m), column i A_i^T lam;
     cones: (values, adjoint) with values(W) -> the (rows, m) matrix of G_i w_i and
     adjoint(Z) -> the (d, m) matrix of G_i^T z_i; cone_duals: Z (rows, m), >= 0.
 
@@ -316,16 +320,15 @@ def certify_group(A, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
     and measure the relative gap to the primal objective, next to the relative
     residual of the equality and the relative violation of the cones.
     """
-    d, m = W.shape
     y_scale = max(1.0, np.linalg.norm(y))
-    misfit = A @ W.ravel(order="F") - y
+    misfit = fit(W) - y
     objective = np.linalg.norm(W, axis=0).sum()
     checks = {}
     if kappa == 0:
         checks["residual"] = float(np.linalg.norm(misfit) / y_scale)
     else:
         objective += misfit @ misfit / (2 * kappa)
-    correlation = (A.T @ dual).reshape(m, d).T  # column i: A_i^T lambda
+    correlation = correlations(dual)
     if cones is not None:
         values, adjoint = cones
         checks["cone_violation"] = float(np.max(-values(W), initial=0.0) / y_scale)
@@ -337,6 +340,38 @@ def certify_group(A, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
     checks["gap"] = float((objective - lower_bound) / max(1.0, abs(objective)))
     checks["dual_infeasibility"] = float(max(0.0, dual_norm - 1.0))
     return checks
+
+
+def group_operators(program):
+    """(fit, correlations) of the program's blocks as certify_group takes them, written
+    from the program's own data: X, D_i X for the skip programs (columns w0, then
+    w_i, or w0, u_i, v_i with v_i's blocks negated), U_i for the normalisation
+    programs (columns w_i, or u_i then v_i), zero-padded to d."""
+    X, patterns = program.X, program.patterns
+    d, m = X.shape[1], patterns.shape[1]
+    exact = program.equation not in ("12", "14")
+    if program.equation in ("12", "11", "skip_train"):
+
+        def fit(W):
+            masked = W[:, 1 : m + 1] - (W[:, m + 1 :] if exact else 0.0)
+            return X @ W[:, 0] + np.sum(patterns * (X @ masked), axis=1)
+
+        def correlations(lam):
+            masked = X.T @ (patterns * lam[:, None])
+            return np.column_stack([X.T @ lam, masked] + ([-masked] if exact else []))
+
+        return fit, correlations
+    whitened = [U for U, _, _ in program.blocks]
+
+    def fit(W):
+        merged = W[:, :m] - (W[:, m:] if exact else 0.0)
+        return sum(U @ merged[: U.shape[1], i] for i, U in enumerate(whitened))
+
+    def correlations(lam):
+        padded = np.column_stack([np.pad(U.T @ lam, (0, d - U.shape[1])) for U in whitened])
+        return np.hstack([padded, -padded]) if exact else padded
+
+    return fit, correlations
 
 
 def _skip_exact_cones(program):
@@ -359,35 +394,32 @@ def _norm_exact_cones(program):
     return values, adjoint
 
 
+def block_columns(primal):
+    """The variables side by side, one block per column, in group_operators' order."""
+    names = [name for name in ("w0", "W", "U", "V") if name in primal]
+    return np.column_stack([primal[name] for name in names])
+
+
 def certify(program, primal, dual, cone_duals=None):
-    """The certificate of any program of the suite (certify_group), from its own
-    data: blocks X, D_i X (skip) or U_i (normalisation layer), with the v_i blocks
-    negated and the cones of the exact forms. For a training form the gap is that
-    of the program divided by beta, whose dual is the dual passed here.
+    """The certificate of any program of the suite (certify_group on group_operators),
+    with the cones of the exact forms. For a training form the gap is that of the
+    program divided by beta, whose dual is the dual passed here.
     cone_duals: (n, 2m), the duals of the u_i cones then of the v_i cones."""
-    X, y = program.X, program.y
     kappa = program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
-    if program.equation in ("12", "11", "skip_train"):
-        masked = masked_blocks(X, program.patterns)
-        if program.equation == "12":
-            return certify_group(sp.hstack([sp.csr_matrix(X), masked]).tocsr(), y,
-                                 np.column_stack([primal["w0"], primal["W"]]), dual)
-        m = program.patterns.shape[1]
-        A = sp.hstack([sp.csr_matrix(X), masked, -masked]).tocsr()
-        W = np.column_stack([primal["w0"], primal["U"], primal["V"]])
+    fit, correlations = group_operators(program)
+    W = block_columns(primal)
+    if program.equation in ("12", "14"):
+        return certify_group(fit, correlations, program.y, W, dual)
+    m = program.patterns.shape[1]
+    if "w0" in primal:  # (11) and its training form: column 0 is the linear neuron, without cone
         values, adjoint = _skip_exact_cones(program)
-        cones = (lambda W: np.hstack([values(W[:, 1:m + 1]), values(W[:, m + 1:])]),
-                 lambda Z: np.column_stack([np.zeros(X.shape[1]), adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
-        return certify_group(A, y, W, dual, kappa, cones, cone_duals)
-    whitened = stacked_blocks([U for U, _, _ in program.blocks], X.shape[1])
-    if program.equation == "14":
-        return certify_group(whitened, y, primal["W"], dual)
-    A = sp.hstack([whitened, -whitened]).tocsr()
-    values, adjoint = _norm_exact_cones(program)
-    m = len(program.blocks)
-    cones = (lambda W: np.hstack([values(W[:, :m]), values(W[:, m:])]),
-             lambda Z: np.hstack([adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
-    return certify_group(A, y, np.column_stack([primal["U"], primal["V"]]), dual, kappa, cones, cone_duals)
+        cones = (lambda W: np.hstack([values(W[:, 1 : m + 1]), values(W[:, m + 1 :])]),
+                 lambda Z: np.column_stack([np.zeros(program.X.shape[1]), adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
+    else:
+        values, adjoint = _norm_exact_cones(program)
+        cones = (lambda W: np.hstack([values(W[:, :m]), values(W[:, m:])]),
+                 lambda Z: np.hstack([adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
+    return certify_group(fit, correlations, program.y, W, dual, kappa, cones, cone_duals)
 
 
 def dual_margin(program, dual, planted_columns=()):
@@ -396,12 +428,9 @@ def dual_margin(program, dual, planted_columns=()):
     planted columns. With a recovered model, delta > 0 certifies it as the unique
     optimum (strict complementarity on every other block); delta = 0 where another
     block, e.g. the all-ones pattern, can carry the same fit."""
-    d = program.X.shape[1]
+    correlations = np.linalg.norm(group_operators(program)[1](dual), axis=0)
     if program.equation == "12":
-        A = masked_blocks(program.X, program.patterns)
-    else:
-        A = stacked_blocks([U for U, _, _ in program.blocks], d)
-    correlations = np.linalg.norm((A.T @ dual).reshape(-1, d), axis=1)
+        correlations = correlations[1:]  # the linear neuron's block X is the planted one
     others = np.setdiff1d(np.arange(len(correlations)), planted_columns)
     return float(1.0 - correlations[others].max(initial=0.0))
 
@@ -494,21 +523,12 @@ def _split_by_sign(program, relaxed):
 
 def _value(program, primal):
     """The program's objective at its own variables (the training forms unscaled)."""
-    norms = sum(np.linalg.norm(np.atleast_2d(value.T), axis=1).sum() for value in primal.values())
+    W = block_columns(primal)
+    norms = np.linalg.norm(W, axis=0).sum()
     if program.equation not in TRAINING_FORMS:
         return float(norms)
-    if "w0" in primal:
-        fit = skip_fit(program.X, program.patterns, primal)
-    else:
-        fit = sum(U @ (primal["U"][: U.shape[1], i] - primal["V"][: U.shape[1], i])
-                  for i, (U, _, _) in enumerate(program.blocks))
-    return float(np.sum((fit - program.y) ** 2) + program.beta * norms)
-
-
-def skip_fit(X, patterns, primal):
-    """X w0 + sum_i D_i X (u_i - v_i) (or D_i X w_i for the relaxed variable W)."""
-    W = primal["W"] if "W" in primal else primal["U"] - primal["V"]
-    return X @ primal["w0"] + np.sum(patterns * (X @ W), axis=1)
+    fit, _ = group_operators(program)
+    return float(np.sum((fit(W) - program.y) ** 2) + program.beta * norms)
 
 
 def _structured_solution(program, primal, block_solution, route, cone_duals=None):

@@ -1,4 +1,4 @@
-"""Data matrices, planted linear neurons, noise and per-trial seeding (PAPER_NOTES section 1)."""
+"""Data matrices, planted linear neurons, noise and per-trial seeding (docs/math.md section 1)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The exact all-ones decision and the sampled arrangement patterns (PAPER_NOTES section 2)."""
+"""The exact all-ones decision and the sampled arrangement patterns (docs/math.md section 2)."""
 
 from math import comb
 

@@ -1,0 +1,143 @@
+"""The structured solver against today's CVXPY + Clarabel path, side by side in one run.
+
+For each setting the same instances (drawn as the scripts draw them) are solved by
+programs.solve with "CLARABEL" (CVXPY compile and solve, the path every script took
+before the structured solver) and with "IPM", one BLAS thread each. Prints seconds
+per program for both, their ratio, whether every recovery decision agrees, the
+largest relative difference of the optimal values, and which route the structured
+solver took (for the exact training form: its relaxation, certified, or the exact
+block program).
+
+Where the values differ by more than 1e-6 the last column says which is lower: with
+beta = 1e-6 the training form's value is about 1e-6, and Clarabel's default gap
+tolerance (1e-8 absolute) leaves it up to a few 1e-6 above the optimum; the
+structured solver's value carries its own certificate (gap <= 1e-7).
+
+    python bench/solver_bench.py [--trials 3] [--settings ...] [--panel]
+
+--panel also runs the whole Figure 6 panel (rec_rate_skip.py --n 400 --d 100
+--sample 5 --optw 0 --optx 0, two workers) and prints its wall time and statuses.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import common  # noqa: E402
+import programs  # noqa: E402
+
+# (name, equation, n, d, data settings): the issue's cells, Figure 6 / 27 / 25 settings
+SETTINGS = [
+    ("12", "12", 50, 10, dict(optw=0, sigma=0.0)),
+    ("12", "12", 100, 50, dict(optw=0, sigma=0.0)),
+    ("12", "12", 200, 50, dict(optw=0, sigma=0.0)),
+    ("12", "12", 400, 100, dict(optw=0, sigma=0.0)),
+    ("14", "14", 100, 50, dict(optw=0, sigma=0.0, neu=1)),
+    ("14", "14", 200, 50, dict(optw=0, sigma=0.0, neu=1)),
+    ("skip_train", "skip_train", 100, 50, dict(optw=1, sigma=0.1)),
+    ("skip_train", "skip_train", 200, 50, dict(optw=1, sigma=0.1)),
+]
+
+
+def instance(equation, n, d, settings, seed):
+    args = argparse.Namespace(optx=0, **settings)
+    rng = common.trial_rng(seed, n, d, 0)
+    if equation == "14":
+        data = common.norm_instance(rng, n, d, args)
+        return data, common.norm_program(data, "14")
+    data = common.skip_instance(rng, n, d, args)
+    return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
+
+
+def decision(equation, data, solution):
+    if not solution.accepted:
+        return None
+    if equation == "12":
+        return common.skip_recovered(solution.primal["w0"], solution.primal["W"], data["w"])
+    if equation == "14":
+        return common.norm_recovered(solution.primal["W"], common.norm_planted_variable(data))
+    return "n/a"
+
+
+def timed(program, solver):
+    start = time.perf_counter()
+    solution = programs.solve(program, solver)
+    return solution, time.perf_counter() - start
+
+
+def run_setting(equation, n, d, settings, trials):
+    times = {"CLARABEL": 0.0, "IPM": 0.0}
+    agree, accepted, worst, lower, routes = 0, 0, 0.0, "", Counter()
+    for seed in range(trials):
+        data, program = instance(equation, n, d, settings, seed)
+        general, general_time = timed(program, "CLARABEL")
+        structured, structured_time = timed(program, "IPM")
+        times["CLARABEL"] += general_time
+        times["IPM"] += structured_time
+        accepted += structured.accepted and general.accepted
+        agree += decision(equation, data, general) == decision(equation, data, structured)
+        routes[structured.route] += 1
+        difference = abs(structured.value - general.value) / abs(general.value)
+        if difference > worst:
+            worst = difference
+            lower = "IPM lower" if structured.value < general.value else "Clarabel lower"
+    return times, agree, accepted, worst, lower if worst > 1e-6 else "", routes
+
+
+def run_panel():
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, os.path.join(ROOT, "rec_rate_skip.py"), "--n", "400", "--d", "100", "--sample",
+                   "5", "--optw", "0", "--optx", "0", "--jobs", "2", "--save_folder", folder]
+        start = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - start
+        with open(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.json")) as stream:
+            sidecar = json.load(stream)
+        rate = common.trial_mean(np.load(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.npy")))
+    n_grid, d_grid = np.array(sidecar["n_grid"]), np.array(sidecar["d_grid"])
+    ratio = n_grid[:, None] / d_grid[None, :]
+    print(f"\nFigure 6 panel (Gaussian, optw 0, 2000 programs (12), 2 workers): {wall:.1f} s wall")
+    print(f"  statuses {sidecar['status_counts']}  routes {sidecar['solver_routes']}")
+    print(f"  max rate where n <= 1.5 d: {np.nanmax(rate[ratio <= 1.5]):.2f}; "
+          f"min rate where n >= 3 d: {np.nanmin(rate[ratio >= 3]):.2f}")
+
+
+def main():
+    parser = common.OneLineParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=3, help="instances per setting")
+    parser.add_argument("--settings", nargs="+", choices=sorted({s[0] for s in SETTINGS}),
+                        default=sorted({s[0] for s in SETTINGS}), help="which programs to time")
+    parser.add_argument("--panel", action="store_true", help="also time the whole Figure 6 panel")
+    args = parser.parse_args()
+    if args.trials < 1:
+        parser.error(f"--trials must be at least 1; got {args.trials}")
+
+    print(f"{'program':>10} {'cell':>12} {'Clarabel s':>11} {'IPM s':>8} {'ratio':>7} {'decisions':>9} "
+          f"{'certified':>9} {'max rel diff':>12}  routes")
+    with threadpool_limits(limits=1, user_api="blas"):
+        for solver in ("CLARABEL", "IPM"):  # imports and first calls outside the clock
+            programs.solve(instance("12", 20, 10, dict(optw=0, sigma=0.0), 0)[1], solver)
+        for name, equation, n, d, settings in SETTINGS:
+            if name not in args.settings:
+                continue
+            times, agree, accepted, worst, lower, routes = run_setting(equation, n, d, settings, args.trials)
+            per_program = {solver: total / args.trials for solver, total in times.items()}
+            print(f"{name:>10} {f'n={n} d={d}':>12} {per_program['CLARABEL']:11.3f} {per_program['IPM']:8.3f} "
+                  f"{per_program['CLARABEL'] / per_program['IPM']:6.1f}x {f'{agree}/{args.trials}':>9} "
+                  f"{f'{accepted}/{args.trials}':>9} {worst:12.1e}  {dict(routes)} {lower}", flush=True)
+    if args.panel:
+        run_panel()
+
+
+if __name__ == "__main__":
+    main()
