@@ -61,6 +61,7 @@ MAX_ITERATIONS = 100
 STEP_FRACTION = 0.99
 STALL_STEP = 1e-3  # both steps below this three times in a row: rounding has stalled the method
 STALL_COUNT = 3
+BACKTRACKS = 8
 
 
 # --------------------------------------------------------------------------- blocks
@@ -432,8 +433,8 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
     degree = K + (0 if cones is None else int(state.mask.sum()))
 
     best, iterations, short_steps = None, 0, 0
+    newton = _Newton(blocks, cones, y, kappa, state)
     for iteration in range(max_iterations + 1):
-        newton = _Newton(blocks, cones, y, kappa, state)
         measures = newton.measures(y_scale)
         if not np.all(np.isfinite(measures)):
             break
@@ -457,7 +458,16 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         short_steps = short_steps + 1 if max(alpha_primal, alpha_dual) < STALL_STEP else 0
         if not np.isfinite(alpha_primal + alpha_dual) or short_steps == STALL_COUNT:
             break  # rounding has the last word: keep the best iterate
-        state = state.moved(step, alpha_primal, alpha_dual)
+        # the step length is exact in the scaled space; mapped back through an
+        # ill-conditioned W it can still land outside a cone: halve it until it does not
+        for _ in range(BACKTRACKS):
+            candidate = _Newton(blocks, cones, y, kappa, state.moved(step, alpha_primal, alpha_dual))
+            if candidate.interior():
+                break
+            alpha_primal, alpha_dual = alpha_primal / 2, alpha_dual / 2
+        else:
+            break
+        newton, state = candidate, candidate.state
         iterations = iteration + 1
 
     (residual, gap, complementarity), state, primal, dual = best
@@ -524,6 +534,15 @@ class _Newton:
         self.primal = np.linalg.norm(state.u, axis=1).sum() + loss
         self.dual = y @ state.lam - kappa / 2 * state.lam @ state.lam
 
+    def interior(self):
+        """Every cone point strictly inside its cone (s = (1, s1): ||s1|| < 1)."""
+        state = self.state
+        inside = bool(np.all(_det(state.t, state.u) > 0) and np.all(state.t > 0)
+                      and np.all(np.linalg.norm(self.s1, axis=1) < 1.0))
+        if self.cones is not None:
+            inside &= bool(np.all(state.z[state.mask] > 0) and np.all(state.zeta[state.mask] > 0))
+        return inside
+
     def measures(self, y_scale):
         """Relative residual, duality gap and complementarity."""
         scale = max(1.0, abs(self.primal))
@@ -582,16 +601,42 @@ class _Newton:
         r_lp = np.where(state.mask, sigma_mu - state.z * state.zeta, 0.0)
         if predictor is not None:
             r_lp -= predictor.d_z * predictor.d_zeta
-        # dx = H^{-1} (W q + G^T lp + (0, A^T d_lam)), lp = (zeta r_g + r_lp) / z
-        lp = np.where(state.mask, (state.zeta * self.r_g + r_lp) / state.z, 0.0)
+        # Near the optimum the eliminated system loses digits (zeta/z spans twenty orders
+        # of magnitude): one round of iterative refinement on the whole Newton system,
+        # with the same factors, keeps the step accurate enough for the last digits.
+        step = self._cone_step(self.r_p, self.r_g, q0, q1, r_lp)
+        correction = self._cone_step(*self._cone_residuals(step, self.r_p, self.r_g, q0, q1, r_lp))
+        for name in ("d_lam", "dx0", "dx1", "ds1", "d_z", "d_zeta"):
+            setattr(step, name, getattr(step, name) + getattr(correction, name))
+        return self._scaled(step)
+
+    def _cone_step(self, r_p, r_g, q0, q1, r_lp):
+        """Solve the Newton system with cones for the right-hand sides
+            sum_j A_j dx_j + kappa d_lam = r_p,   G_j dx_j - dz_j = r_g,
+            W dx + W^{-1} ds = q,   zeta dz + z dzeta = r_lp,
+        with ds = (0, -A^T d_lam - G^T dzeta): dx = H^{-1} (W q + G^T lp + (0, A^T d_lam)),
+        lp = (zeta r_g + r_lp) / z."""
+        state, cones, blocks, K = self.state, self.cones, self.blocks, self.blocks.count
+        lp = np.where(state.mask, (state.zeta * r_g + r_lp) / state.z, 0.0)
         w0, w1 = _scale(self.theta, self.h0, self.h1, q0, q1)
         h = _apply_factored_inverse(self.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
-        d_lam = self._solve(self.r_p - blocks.apply(h[:, 1:]), refine=predictor is not None)
+        d_lam = self._solve(r_p - blocks.apply(h[:, 1:]), refine=False)
         g = blocks.adjoint(d_lam)
         dx = h + _apply_factored_inverse(self.R_H, np.column_stack([np.zeros(K), g]))
-        d_zeta = np.where(state.mask, lp - self.omega_lp * cones.value(dx[:, 1:]), 0.0)
-        d_z = np.where(state.mask, (r_lp - state.z * d_zeta) / np.where(state.mask, state.zeta, 1.0), 0.0)
-        return self._scaled(_Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta))
+        g_dx = cones.value(dx[:, 1:])
+        d_zeta = np.where(state.mask, lp - self.omega_lp * g_dx, 0.0)
+        d_z = np.where(state.mask, g_dx - r_g, 0.0)
+        return _Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta)
+
+    def _cone_residuals(self, step, r_p, r_g, q0, q1, r_lp):
+        """What the computed step leaves of each equation of _cone_step, in its order."""
+        state, cones = self.state, self.cones
+        e_p = r_p - self.blocks.apply(step.dx1) - self.kappa * step.d_lam
+        e_g = np.where(state.mask, r_g - cones.value(step.dx1) + step.d_z, 0.0)
+        wx0, wx1 = _scale(self.theta, self.h0, self.h1, step.dx0, step.dx1)
+        ws0, ws1 = _scale(self.theta, self.h0, self.h1, np.zeros_like(step.dx0), step.ds1, inverse=True)
+        e_lp = np.where(state.mask, r_lp - state.zeta * step.d_z - state.z * step.d_zeta, 0.0)
+        return e_p, e_g, q0 - wx0 - ws0, q1 - wx1 - ws1, e_lp
 
     def _solve(self, rhs, refine):
         """(M + kappa I) d_lam = rhs by the Cholesky factor; in the corrector one step of
