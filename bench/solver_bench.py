@@ -99,7 +99,7 @@ def run_panel():
         command = [sys.executable, os.path.join(ROOT, "rec_rate_skip.py"), "--n", "400", "--d", "100", "--sample",
                    "5", "--optw", "0", "--optx", "0", "--jobs", "2", "--save_folder", folder]
         start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wall = time.perf_counter() - start
         with open(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.json")) as stream:
             sidecar = json.load(stream)
