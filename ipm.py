@@ -189,6 +189,7 @@ class SignCones:
         self.sigma, self.F = sigma, F
         self.group, self.constrained = np.asarray(group), np.asarray(constrained, dtype=bool)
         self.rows = sigma.shape[0]
+        self._outer = None  # rows of x_n x_n^T, formed on first use when F is shared
 
     def _F(self):
         return self.F if self.F.ndim == 2 else self.F[self.group]
@@ -209,7 +210,7 @@ class SignCones:
         """G_j^T diag(omega_j) G_j = F_g^T diag(omega_j) F_g for every block, (K, k, k)."""
         Omega = Omega * self.constrained[:, None]
         if self.F.ndim == 2:  # one product with the rows' outer products x_n x_n^T
-            if not hasattr(self, "_outer"):
+            if self._outer is None:
                 self._outer = np.einsum("nk,nl->nkl", self.F, self.F).reshape(self.rows, -1)
             k = self.F.shape[1]
             return (Omega @ self._outer).reshape(-1, k, k)
@@ -231,8 +232,8 @@ def _combine_factors(F, group, size):
     """Factors F_g (size, k, r') with F_g F_g^T = sum over the group's blocks of F_j F_j^T.
 
     Blocks alone in their group keep their factor; otherwise the group's factors are
-    stacked side by side and reduced by a QR (the R^T of [F_u F_v]^T), which keeps
-    the sum positive semi-definite in floating point."""
+    stacked side by side, [F_u F_v], and reduced to one triangular factor
+    (_upper_factor), which keeps the sum positive semi-definite in floating point."""
     counts = np.bincount(group, minlength=size)
     if counts.max() == 1 and len(group) == size:
         order = np.empty(size, dtype=int)
@@ -522,12 +523,12 @@ class _Newton:
         K = blocks.count
         self.s0 = np.ones(K)
         self.s1 = -blocks.adjoint(state.lam)
+        if cones is not None:
+            self.s1 -= cones.adjoint(state.zeta)
         fit = blocks.apply(state.u)
         self.r_p = y - fit - kappa * state.lam
         self.complementarity = _pair_gap(state.t, state.u, self.s0, self.s1)
         if cones is not None:
-            self.s1 -= cones.adjoint(state.zeta)
-            self.complementarity = _pair_gap(state.t, state.u, self.s0, self.s1)
             self.r_g = np.where(state.mask, state.z - cones.value(state.u), 0.0)
             self.complementarity += np.sum(state.z * state.zeta * state.mask)
         loss = 0.0 if kappa == 0 else np.sum((y - fit) ** 2) / (2 * kappa)

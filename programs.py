@@ -469,6 +469,7 @@ def _skip_block_program(program, exact):
 
 
 def _padded(matrices, n, width):
+    """The (n, r_i) matrices as one (m, n, width) array, zero-padded on the right."""
     stack = np.zeros((len(matrices), n, width))
     for i, M in enumerate(matrices):
         stack[i, :, : M.shape[1]] = M
