@@ -8,6 +8,7 @@ targets t_k on the planted columns. NaN when the solve failed our checks or n < 
 import numpy as np
 
 import common
+import runner
 
 
 def trial(n, d, rng, args):
@@ -15,12 +16,12 @@ def trial(n, d, rng, args):
 
 
 def main():
-    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=2, beta=True)
-    args = common.validate(parser, parser.parse_args())
-    arrays = common.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
+    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, beta=True)
+    args = runner.validate(parser, parser.parse_args())
+    arrays = runner.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
                              skip_cell=common.skip_n_below_d)
     print("mean dis_abs (rows n, columns d; nan: n < d):")
-    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 
 import common
 import programs
+import runner
 
 
 def trial(n, d, rng, args):
@@ -23,16 +24,16 @@ def trial(n, d, rng, args):
         opt_w = common.learned_variable(solution.primal)
     details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=opt_w,
                    opt_u=solution.primal.get("U"), opt_v=solution.primal.get("V"))
-    return common.TrialResult(metrics, solution.outcome, details, solution.route)
+    return runner.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
 def main():
-    parser = common.make_parser(__doc__.splitlines()[0], beta=True)
-    args = common.validate(parser, parser.parse_args())
+    parser = runner.make_parser(__doc__.splitlines()[0], beta=True)
+    args = runner.validate(parser, parser.parse_args())
     outputs = {"dis_abs": "dis_abs_cvx_train_skip", "dis_test": "dis_test_cvx_train_skip"}
-    arrays = common.run_grid(args, outputs, trial, "cvx_train_skip", with_sigma=True)
+    arrays = runner.run_grid(args, outputs, trial, "cvx_train_skip", with_sigma=True)
     print("mean dis_abs (rows n, columns d):")
-    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

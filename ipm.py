@@ -554,7 +554,7 @@ class _Newton:
 
     def factor(self):
         """NT scaling of every cone and the Cholesky factor of M + kappa I."""
-        state, cones, K, k = self.state, self.cones, self.blocks.count, self.blocks.dim
+        state, cones, k = self.state, self.cones, self.blocks.dim
         self.theta, self.wb0, self.wb1, self.h0, self.h1 = _nt_scaling(state.t, state.u, self.s0, self.s1)
         self.v = _scale(self.theta, self.h0, self.h1, state.t, state.u)
         if cones is None:

@@ -8,6 +8,7 @@ NaN when the solve failed our checks or the cell has n < d.
 import numpy as np
 
 import common
+import runner
 
 
 def trial(n, d, rng, args):
@@ -15,12 +16,12 @@ def trial(n, d, rng, args):
 
 
 def main():
-    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
-    args = common.validate(parser, parser.parse_args())
-    arrays = common.run_grid(args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm", with_sigma=True,
+    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
+    args = runner.validate(parser, parser.parse_args())
+    arrays = runner.run_grid(args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm", with_sigma=True,
                              skip_cell=common.skip_n_below_d)
     print("mean dis_abs (rows n, columns d; nan: n < d):")
-    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import numpy as np
 
 import common
 import programs
+import runner
 
 
 def trial(n, d, rng, args):
@@ -20,16 +21,16 @@ def trial(n, d, rng, args):
     if solution.accepted:
         metrics = common.skip_distances(instance, X_test, solution.primal)
     details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"))
-    return common.TrialResult(metrics, solution.outcome, details, solution.route)
+    return runner.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
 def main():
-    parser = common.make_parser(__doc__.splitlines()[0])
-    args = common.validate(parser, parser.parse_args())
+    parser = runner.make_parser(__doc__.splitlines()[0])
+    args = runner.validate(parser, parser.parse_args())
     outputs = {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
-    arrays = common.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True)
+    arrays = runner.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True)
     print("mean dis_abs (rows n, columns d):")
-    print(np.round(common.trial_mean(arrays["dis_abs"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import numpy as np
 
 import common
 import nets
+import runner
 
 
 def cell(n, d, rngs, args):
@@ -20,19 +21,19 @@ def cell(n, d, rngs, args):
     results = []
     for (X, planted, y), (x_test, t_test), fit in zip(data, tests, fits):
         metrics = {"dis_test": float(np.linalg.norm(fit["prediction"] - t_test))}
-        results.append(common.TrialResult(metrics, "trained", dict(fit, X=X, w=planted, y=y, X_test=x_test)))
+        results.append(runner.TrialResult(metrics, "trained", dict(fit, X=X, w=planted, y=y, X_test=x_test)))
     if args.verbose:
         nets.report(n, d, results)
     return results
 
 
 def main():
-    parser = nets.add_training_flags(common.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False, beta=True))
-    args = nets.validate_training(parser, common.validate(parser, parser.parse_args()))
-    arrays = common.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
+    parser = nets.add_training_flags(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False, beta=True))
+    args = nets.validate_training(parser, runner.validate(parser, parser.parse_args()))
+    arrays = runner.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
                              with_sigma=True, batched=True, skip_cell=common.skip_n_below_d)
     print("mean dis_test (rows n, columns d; nan: n < d):")
-    print(np.round(common.trial_mean(arrays["dis_test"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 
 import common
 import nets
+import runner
 
 
 def cell(n, d, rngs, args):
@@ -21,19 +22,19 @@ def cell(n, d, rngs, args):
     for (X, w, y), x_test, t_test, fit in zip(data, X_test, y_test, fits):
         metrics = {"dis_test": float(np.linalg.norm(fit["prediction"] - t_test)),
                    "dis_abs": float(np.linalg.norm(fit["a0"] * fit["w0"] - w))}
-        results.append(common.TrialResult(metrics, "trained", dict(fit, X=X, w=w, y=y, X_test=x_test)))
+        results.append(runner.TrialResult(metrics, "trained", dict(fit, X=X, w=w, y=y, X_test=x_test)))
     if args.verbose:
         nets.report(n, d, results)
     return results
 
 
 def main():
-    parser = nets.add_training_flags(common.make_parser(__doc__.splitlines()[0], solver=False, beta=True))
-    args = nets.validate_training(parser, common.validate(parser, parser.parse_args()))
+    parser = nets.add_training_flags(runner.make_parser(__doc__.splitlines()[0], solver=False, beta=True))
+    args = nets.validate_training(parser, runner.validate(parser, parser.parse_args()))
     outputs = {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
-    arrays = common.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True)
+    arrays = runner.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True)
     print("mean dis_test (rows n, columns d):")
-    print(np.round(common.trial_mean(arrays["dis_test"]), 3))
+    print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 
 
 if __name__ == "__main__":

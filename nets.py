@@ -121,7 +121,7 @@ def train_in_chunks(forward, params, X, y, X_test=None, y_test=None, chunk=None,
 
 
 def add_training_flags(parser):
-    """The nonconvex-training flags on top of common.make_parser(solver=False, beta=True)."""
+    """The nonconvex-training flags on top of runner.make_parser(solver=False, beta=True)."""
     parser.add_argument("--epochs", type=int, default=400, help="full-batch AdamW steps")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
     parser.add_argument("--width", type=int, default=None, help="hidden neurons (default n + 1)")

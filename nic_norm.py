@@ -9,6 +9,7 @@ lambda = U_P (U_P^T U_P)^+ t certifies the planted model (U_P^T lambda = t and
 import numpy as np
 
 import common
+import runner
 
 
 def trial(n, d, rng, args):
@@ -16,17 +17,17 @@ def trial(n, d, rng, args):
     targets = common.norm_targets(instance["blocks"], instance["planted_columns"], instance["w"])
     holds, lam = common.nnic_holds(instance["blocks"], instance["planted_columns"], targets)
     details = {key: value for key, value in instance.items() if key != "blocks"}
-    return common.TrialResult({"nic": float(holds)}, "computed", dict(details, dual=lam))
+    return runner.TrialResult({"nic": float(holds)}, "computed", dict(details, dual=lam))
 
 
 def main():
-    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=2, solver=False)
+    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, solver=False)
     parser.set_defaults(sample=50)
-    args = common.validate(parser, parser.parse_args(), noiseless=True)
-    arrays = common.run_grid(args, {"nic": "nic_norm"}, trial, "nic_norm", with_sigma=False,
+    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    arrays = runner.run_grid(args, {"nic": "nic_norm"}, trial, "nic_norm", with_sigma=False,
                              skip_cell=common.skip_n_below_d)
     print("probability that NNIC-k holds (rows n, columns d; nan: n < d):")
-    print(np.round(common.trial_mean(arrays["nic"]), 2))
+    print(np.round(runner.trial_mean(arrays["nic"]), 2))
 
 
 if __name__ == "__main__":

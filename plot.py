@@ -5,10 +5,14 @@
 (n, d) grid as filled contours: n on the x axis, d on the y axis, jet colours,
 levels 0 to 1 by 0.1, an open-ended top level for distances, the theoretical
 n = 2d line dashed (off with --no-theory). Cells with no finished trial (skipped
-or failed) stay blank.
+or failed) stay blank: such maps are drawn as cells with the same colour levels,
+since contouring would also blank the valid cells around a hole.
+
+Every file that cannot be rendered (empty, not an array, not numeric, not
+(n, d, trial)) is named on stderr with the reason, and the exit status is 1 when
+any file was skipped (unless --allow-skips) or none was rendered.
 """
 
-import argparse
 import json
 import os
 import sys
@@ -18,17 +22,24 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import BoundaryNorm  # noqa: E402
 
-from common import OneLineParser, grid, trial_mean  # noqa: E402
+from runner import OneLineParser, grid, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
 
 
 def load(path):
-    """The array (n grid, d grid, trials), its sidecar ({} when absent) and the grids."""
-    array = np.load(path)
-    if array.ndim != 3:
-        raise ValueError(f"{path}: expected an (n, d, trial) array, got shape {array.shape}")
+    """The array (n grid, d grid, trials), its sidecar ({} when absent) and the grids;
+    ValueError with the reason when the file is no such array."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # empty, truncated, pickled or not .npy at all
+        raise ValueError(f"not a readable .npy array ({type(error).__name__}: {error})") from None
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise ValueError(f"not numeric (dtype {array.dtype})")
+    if array.ndim != 3 or 0 in array.shape:
+        raise ValueError(f"expected an (n, d, trial) array, got shape {array.shape}")
     sidecar_path = os.path.splitext(path)[0] + ".json"
     sidecar = {}
     if os.path.exists(sidecar_path):
@@ -55,17 +66,25 @@ def title(path, sidecar):
     return f"{name}\n" + ", ".join(parts)
 
 
+def draw(ax, n_grid, d_grid, mean, is_distance):
+    """The map of mean (n, d) on ax: filled contours, or cells with the same colour
+    levels where the grid has a single row or holes (NaN cells) that contouring
+    would widen over their valid neighbours. Returns the artist for the colour bar."""
+    masked = np.ma.masked_invalid(mean).T  # rows d, columns n
+    extend = "max" if is_distance else "neither"
+    if len(n_grid) > 1 and len(d_grid) > 1 and not masked.mask.any():
+        return ax.contourf(n_grid, d_grid, masked, levels=LEVELS, cmap="jet", extend=extend)
+    cmap = plt.get_cmap("jet")
+    norm = BoundaryNorm(LEVELS, cmap.N, extend=extend)
+    return ax.pcolormesh(n_grid, d_grid, masked, cmap=cmap, norm=norm, shading="nearest")
+
+
 def render(path, theory=True):
     """Write <array>.png beside the array and return its path."""
     array, sidecar, n_grid, d_grid = load(path)
-    mean = np.ma.masked_invalid(trial_mean(array)).T  # rows d, columns n
     is_distance = os.path.basename(path).startswith("dis_")
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    if len(n_grid) > 1 and len(d_grid) > 1:
-        filled = ax.contourf(n_grid, d_grid, mean, levels=LEVELS, cmap="jet",
-                             extend="max" if is_distance else "neither")
-    else:  # contours need two grid points per axis; show single rows as cells
-        filled = ax.pcolormesh(n_grid, d_grid, mean, cmap="jet", vmin=0, vmax=1, shading="nearest")
+    filled = draw(ax, n_grid, d_grid, trial_mean(array.astype(float)), is_distance)
     fig.colorbar(filled, ax=ax, label="mean distance" if is_distance else "recovery rate")
     if theory:
         n_line = np.linspace(n_grid.min(), n_grid.max(), 100)
@@ -95,6 +114,8 @@ def main():
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", help="result folders (searched recursively) or .npy files")
     parser.add_argument("--no-theory", dest="theory", action="store_false", help="omit the dashed n = 2d line")
+    parser.add_argument("--allow-skips", action="store_true",
+                        help="exit 0 when some files could not be rendered (they are still named)")
     args = parser.parse_args()
     for target in args.paths:
         if not os.path.exists(target):
@@ -104,11 +125,18 @@ def main():
     arrays = [path for target in args.paths for path in arrays_under(target)]
     if not arrays:
         parser.error(f"paths: no .npy arrays under {', '.join(args.paths)}")
+    rendered, skipped = 0, 0
     for path in arrays:
         try:
             print(render(path, theory=args.theory))
+            rendered += 1
         except ValueError as error:
-            print(f"skipped: {error}", file=sys.stderr)
+            print(f"skipped {path}: {error}", file=sys.stderr)
+            skipped += 1
+    if not rendered:
+        sys.exit(f"plot.py: nothing rendered ({skipped} file(s) skipped)")
+    if skipped and not args.allow_skips:
+        sys.exit(f"plot.py: {skipped} file(s) skipped, {rendered} rendered (--allow-skips to accept)")
 
 
 if __name__ == "__main__":

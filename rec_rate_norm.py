@@ -10,6 +10,7 @@ import numpy as np
 
 import common
 import programs
+import runner
 
 
 def trial(n, d, rng, args):
@@ -21,16 +22,16 @@ def trial(n, d, rng, args):
         rec = float(common.norm_recovered(solution.primal["W"], common.norm_planted_variable(instance)))
         margin = programs.dual_margin(program, solution.dual, instance["planted_columns"])
     details = dict(common.norm_details(instance, solution), dual_margin=margin)
-    return common.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
+    return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
 def main():
-    parser = common.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
-    args = common.validate(parser, parser.parse_args(), noiseless=True)
-    arrays = common.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
+    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
+    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    arrays = runner.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
                              skip_cell=common.skip_n_below_d)
     print("mean recovery rate (rows n, columns d; nan: n < d):")
-    print(np.round(common.trial_mean(arrays["rec"]), 2))
+    print(np.round(runner.trial_mean(arrays["rec"]), 2))
 
 
 if __name__ == "__main__":

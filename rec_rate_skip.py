@@ -9,6 +9,7 @@ import numpy as np
 
 import common
 import programs
+import runner
 
 
 def trial(n, d, rng, args):
@@ -20,15 +21,15 @@ def trial(n, d, rng, args):
         rec = float(common.skip_recovered(solution.primal["w0"], solution.primal["W"], instance["w"]))
         margin = programs.dual_margin(program, solution.dual)
     details = dict(instance, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"), dual_margin=margin)
-    return common.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
+    return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
 def main():
-    parser = common.make_parser(__doc__.splitlines()[0])
-    args = common.validate(parser, parser.parse_args(), noiseless=True)
-    arrays = common.run_grid(args, {"rec": "rec_rate_skip"}, trial, "rec_rate_skip", with_sigma=False)
+    parser = runner.make_parser(__doc__.splitlines()[0])
+    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    arrays = runner.run_grid(args, {"rec": "rec_rate_skip"}, trial, "rec_rate_skip", with_sigma=False)
     print("mean recovery rate (rows n, columns d):")
-    print(np.round(common.trial_mean(arrays["rec"]), 2))
+    print(np.round(runner.trial_mean(arrays["rec"]), 2))
 
 
 if __name__ == "__main__":

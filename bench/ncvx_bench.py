@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
+import runner  # noqa: E402
 import nets  # noqa: E402
 
 # spread over the paper's grid (n <= 400, d <= 100): small cells are overhead-bound,
@@ -36,7 +37,7 @@ CELLS = [(20, 10), (50, 20), (100, 50), (200, 50), (400, 100)]
 def cell_tensors(network, n, d, sample, seed=0):
     """The cell's trial data (S, n, d), labels (S, n) and initial weights, as the scripts draw them."""
     args = argparse.Namespace(optx=0, optw=0, sigma=0.0, neu=1)
-    rngs = [common.trial_rng(seed, n, d, t) for t in range(sample)]
+    rngs = [runner.trial_rng(seed, n, d, t) for t in range(sample)]
     draw = common.linear_planted_data if network == "skip" else common.norm_planted_data
     data = [draw(rng, n, d, args) for rng in rngs]
     X = torch.tensor(np.array([x for x, _, _ in data]), dtype=torch.float32)

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
+import runner  # noqa: E402
 import programs  # noqa: E402
 
 # (name, equation, n, d, data settings): the cells, Figure 6 / 27 / 25 settings
@@ -51,7 +52,7 @@ SETTINGS = [
 
 def instance(equation, n, d, settings, seed):
     args = argparse.Namespace(optx=0, **settings)
-    rng = common.trial_rng(seed, n, d, 0)
+    rng = runner.trial_rng(seed, n, d, 0)
     if equation == "14":
         data = common.norm_instance(rng, n, d, args)
         return data, common.norm_program(data, "14")
@@ -103,7 +104,7 @@ def run_panel():
         wall = time.perf_counter() - start
         with open(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.json")) as stream:
             sidecar = json.load(stream)
-        rate = common.trial_mean(np.load(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.npy")))
+        rate = runner.trial_mean(np.load(os.path.join(folder, "rec_rate_skip_n400_d100_w0_X0_sample5.npy")))
     n_grid, d_grid = np.array(sidecar["n_grid"]), np.array(sidecar["d_grid"])
     ratio = n_grid[:, None] / d_grid[None, :]
     print(f"\nFigure 6 panel (Gaussian, optw 0, 2000 programs (12), 2 workers): {wall:.1f} s wall")
@@ -113,7 +114,7 @@ def run_panel():
 
 
 def main():
-    parser = common.OneLineParser(description=__doc__.splitlines()[0])
+    parser = runner.OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=3, help="instances per setting")
     parser.add_argument("--settings", nargs="+", choices=sorted({s[0] for s in SETTINGS}),
                         default=sorted({s[0] for s in SETTINGS}), help="which programs to time")

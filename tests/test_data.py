@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import common
+import runner
 
 
 @pytest.mark.parametrize("optx", [0, 1, 2, 3])
@@ -51,7 +52,7 @@ def test_noise_scale():
 
 
 def test_trial_generator_depends_only_on_seed_and_cell():
-    draw = lambda *key: common.trial_rng(*key).standard_normal(3)  # noqa: E731
+    draw = lambda *key: runner.trial_rng(*key).standard_normal(3)  # noqa: E731
     np.testing.assert_array_equal(draw(7, 20, 10, 1), draw(7, 20, 10, 1))
     for other in [(8, 20, 10, 1), (7, 30, 10, 1), (7, 20, 20, 1), (7, 20, 10, 2)]:
         assert not np.allclose(draw(7, 20, 10, 1), draw(*other))

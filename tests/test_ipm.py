@@ -11,6 +11,7 @@ import ipm
 import programs
 import rec_rate_norm
 import rec_rate_skip
+import runner
 
 # --------------------------------------------------------------------------- cone algebra
 
@@ -76,13 +77,13 @@ def reference_solve(program):
 
 def skip_case(equation, n, d, seed, optx=0, sigma=0.0, optw=0):
     args = argparse.Namespace(optx=optx, optw=optw, sigma=sigma)
-    data = common.skip_instance(common.trial_rng(seed, n, d, 0), n, d, args)
+    data = common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
     return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
 
 
 def norm_case(equation, n, d, seed, optx=0, sigma=0.0, neu=1, optw=0):
     args = argparse.Namespace(optx=optx, optw=optw, sigma=sigma, neu=neu)
-    data = common.norm_instance(common.trial_rng(seed, n, d, 0), n, d, args)
+    data = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
     return data, common.norm_program(data, equation, beta=1e-6)
 
 
@@ -121,21 +122,21 @@ def assert_agrees(program, data, recovered):
 @pytest.mark.parametrize("equation, n, d, seed, optx, sigma", SKIP_CASES)
 def test_skip_programs_agree_with_clarabel(equation, n, d, seed, optx, sigma):
     data, program = skip_case(equation, n, d, seed, optx, sigma)
-    recovered = None
-    if equation == "12":
-        def recovered(primal):
-            return common.skip_recovered(primal["w0"], primal["W"], data["w"])
-    assert_agrees(program, data, recovered)
+
+    def recovered(primal):
+        return common.skip_recovered(primal["w0"], primal["W"], data["w"])
+
+    assert_agrees(program, data, recovered if equation == "12" else None)
 
 
 @pytest.mark.parametrize("equation, n, d, seed, optx, sigma, neu", NORM_CASES)
 def test_norm_programs_agree_with_clarabel(equation, n, d, seed, optx, sigma, neu):
     data, program = norm_case(equation, n, d, seed, optx, sigma, neu)
-    recovered = None
-    if equation == "14":
-        def recovered(primal):
-            return common.norm_recovered(primal["W"], common.norm_planted_variable(data))
-    assert_agrees(program, data, recovered)
+
+    def recovered(primal):
+        return common.norm_recovered(primal["W"], common.norm_planted_variable(data))
+
+    assert_agrees(program, data, recovered if equation == "14" else None)
 
 
 def test_cases_cover_what_they_claim():
@@ -206,7 +207,7 @@ def test_recovered_trials_have_a_positive_dual_margin_and_all_ones_never_recover
     outcomes = {"recovered": 0, "all-ones": 0}
     for n, d in [(60, 10), (40, 10), (15, 10), (12, 10)]:
         for seed in range(4):
-            result = rec_rate_skip.trial(n, d, common.trial_rng(seed, n, d, 0), ipm_args())
+            result = rec_rate_skip.trial(n, d, runner.trial_rng(seed, n, d, 0), ipm_args())
             assert result.status == "optimal"
             if result.details["exist_all_one"]:
                 outcomes["all-ones"] += 1
@@ -221,7 +222,7 @@ def test_recovered_trials_have_a_positive_dual_margin_and_all_ones_never_recover
 def test_recovered_norm_trials_have_a_positive_dual_margin():
     recovered = 0
     for seed in range(4):
-        result = rec_rate_norm.trial(60, 10, common.trial_rng(seed, 60, 10, 0), ipm_args(neu=1))
+        result = rec_rate_norm.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), ipm_args(neu=1))
         if result.metrics["rec"] == 1.0:
             recovered += 1
             assert result.details["dual_margin"] > 1e-6
@@ -232,8 +233,8 @@ def test_same_decisions_as_clarabel_on_a_grid_row():
     """Recovery decisions of the two solvers, trial for trial, across the n = 2d threshold."""
     for n in (10, 20, 30, 50):
         for seed in range(3):
-            structured = rec_rate_skip.trial(n, 10, common.trial_rng(seed, n, 10, 0), ipm_args())
-            general = rec_rate_skip.trial(n, 10, common.trial_rng(seed, n, 10, 0), ipm_args(solver_name="CLARABEL"))
+            structured = rec_rate_skip.trial(n, 10, runner.trial_rng(seed, n, 10, 0), ipm_args())
+            general = rec_rate_skip.trial(n, 10, runner.trial_rng(seed, n, 10, 0), ipm_args(solver_name="CLARABEL"))
             assert structured.metrics["rec"] == general.metrics["rec"]
 
 

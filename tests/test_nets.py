@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-import common
 import ncvx_train_skip
 import nets
+import runner
 from conftest import run_script
 
 
@@ -42,7 +42,7 @@ def test_batched_model_equals_separate_models(network):
 
 def test_skip_forward_matches_the_formula():
     params = batched_params("skip", S=1)
-    X = torch.randn((1, 6, 5), dtype=torch.float64)
+    X = torch.randn((1, 6, 5), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     expected = params["a0"][0] * (X[0] @ params["w0"][0]) + torch.relu(X[0] @ params["W"][0]) @ params["a"][0]
     torch.testing.assert_close(nets.skip_forward(params, X)[0], expected)
 
@@ -51,7 +51,7 @@ def test_norm_forward_matches_the_formula_with_a_dead_neuron():
     """f = sum over live neurons of a_j gamma_j (X w_j)_+ / ||(X w_j)_+||; a neuron dead on
     every sample adds nothing and gets zero, not NaN, gradients."""
     params = batched_params("norm", S=1)
-    X = torch.rand((1, 6, 5), dtype=torch.float64)  # nonnegative, so w_0 = -1 is dead everywhere
+    X = torch.rand((1, 6, 5), generator=torch.Generator().manual_seed(2), dtype=torch.float64)  # nonnegative, so w_0 = -1 is dead everywhere
     params["W"][0, :, 0] = -1.0
     hidden = torch.relu(X[0] @ params["W"][0])
     live = hidden.norm(dim=0) > 0
@@ -82,12 +82,12 @@ def test_training_lowers_loss_and_learns_the_linear_neuron_at_eight_d():
     400 AdamW steps reach 0.10-0.13 on these seeds, and 0.25 (94% of the signal
     energy explained) leaves a 2x margin. At n = d the same training stays above 0.4."""
     n, d = 80, 10
-    results = ncvx_train_skip.cell(n, d, [common.trial_rng(1, n, d, t) for t in range(3)], training_args())
+    results = ncvx_train_skip.cell(n, d, [runner.trial_rng(1, n, d, t) for t in range(3)], training_args())
     for result in results:
         curve = result.details["train_loss"]
         assert curve[-1] < 0.01 * curve[0]
         assert result.metrics["dis_test"] < 0.25
-    below = ncvx_train_skip.cell(10, 10, [common.trial_rng(1, 10, 10, t) for t in range(3)], training_args())
+    below = ncvx_train_skip.cell(10, 10, [runner.trial_rng(1, 10, 10, t) for t in range(3)], training_args())
     assert np.mean([r.metrics["dis_test"] for r in below]) > 0.4
 
 
@@ -95,14 +95,17 @@ def test_reset_optimizer_steps_are_sign_steps():
     """Rebuilding AdamW every step (the authors' code) discards the moments, so every
     step moves each weight by about lr (bias-corrected m/sqrt(v) = g/|g|); with one
     optimizer the steps differ from the second step on."""
+    # float64 and seeded data: in float32 a tiny gradient's square can underflow to a
+    # denormal, and the step g / sqrt(v) then exceeds lr (seen once, by 2e-4)
     params = batched_params("skip", S=2)
-    params = {k: v.float() for k, v in params.items()}
-    X = torch.randn((2, 12, 5))
-    y = torch.randn((2, 12))
+    generator = torch.Generator().manual_seed(3)
+    X = torch.randn((2, 12, 5), generator=generator, dtype=torch.float64)
+    y = torch.randn((2, 12), generator=generator, dtype=torch.float64)
     reset, _, _ = nets.train(nets.skip_forward, params, X, y, epochs=5, lr=1e-2, beta=0.0, reset_optimizer=True)
     kept, _, _ = nets.train(nets.skip_forward, params, X, y, epochs=5, lr=1e-2, beta=0.0)
-    for name in params:
-        assert (reset[name] - params[name]).abs().max() <= 5 * 1e-2 * (1 + 1e-3)
+    moves = torch.cat([(reset[name] - params[name]).abs().flatten() for name in params])
+    assert moves.max() <= 5 * 1e-2 * (1 + 1e-6)
+    assert (moves > 5 * 1e-2 * (1 - 1e-6)).any()  # a weight whose gradient kept its sign moved 5 lr
     assert any(not torch.allclose(reset[name], kept[name]) for name in params)
 
 

@@ -6,10 +6,11 @@ import pytest
 import common
 import programs
 import rec_rate_skip
+import runner
 
 
 def instance(n, d, seed, args):
-    return common.skip_instance(common.trial_rng(seed, n, d, 0), n, d, args)
+    return common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
 
 
 @pytest.mark.parametrize("n, d, seed", [(30, 10, 0), (15, 10, 1), (40, 20, 2)])
@@ -50,7 +51,7 @@ def test_relaxation_is_below_the_exact_program(skip_args):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_recovery_at_six_d(seed, skip_args):
-    result = rec_rate_skip.trial(60, 10, common.trial_rng(seed, 60, 10, 0), skip_args)
+    result = rec_rate_skip.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), skip_args)
     assert result.metrics["rec"] == 1.0
     assert not result.details["exist_all_one"]
 
@@ -60,7 +61,7 @@ def test_recovery_fails_when_all_ones_pattern_exists(skip_args):
     planted model is not the unique solution; the solver must not report recovery."""
     found = 0
     for seed in range(12):
-        result = rec_rate_skip.trial(15, 10, common.trial_rng(seed, 15, 10, 0), skip_args)
+        result = rec_rate_skip.trial(15, 10, runner.trial_rng(seed, 15, 10, 0), skip_args)
         if result.details["exist_all_one"]:
             found += 1
             assert result.metrics["rec"] == 0.0
@@ -71,8 +72,8 @@ def test_recovery_fails_when_all_ones_pattern_exists(skip_args):
 
 def test_threshold_between_d_and_two_d(skip_args):
     """At n = d a plain linear fit recovers w, the ReLU skip network does not; at n = 5d it does."""
-    below = [rec_rate_skip.trial(10, 10, common.trial_rng(s, 10, 10, 0), skip_args).metrics["rec"] for s in range(5)]
-    above = [rec_rate_skip.trial(50, 10, common.trial_rng(s, 50, 10, 0), skip_args).metrics["rec"] for s in range(5)]
+    below = [rec_rate_skip.trial(10, 10, runner.trial_rng(s, 10, 10, 0), skip_args).metrics["rec"] for s in range(5)]
+    above = [rec_rate_skip.trial(50, 10, runner.trial_rng(s, 50, 10, 0), skip_args).metrics["rec"] for s in range(5)]
     assert np.mean(below) == 0.0 and np.mean(above) == 1.0
 
 

@@ -64,3 +64,35 @@ def test_plot_renders_every_array(tmp_path):
     assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 20  # a real picture, not a blank
     result = run_script("plot.py", str(tmp_path / "nothing_here.npy"), check=False)
     assert result.returncode != 0 and "paths" in result.stderr
+
+
+def test_plot_names_bad_files_and_says_so_in_its_exit_code(tmp_path):
+    """A valid array, a 0-byte .npy and an array of strings: the valid one is rendered,
+    both bad ones are named, and the exit code says files were skipped."""
+    np.save(tmp_path / "rec_rate_skip_n20_d20_w0_X0_sample2.npy", np.ones((2, 2, 2)))
+    (tmp_path / "empty.npy").write_bytes(b"")
+    np.save(tmp_path / "strings.npy", np.array([[["a"]]]))
+    result = run_script("plot.py", str(tmp_path), check=False)
+    assert result.returncode == 1
+    assert (tmp_path / "rec_rate_skip_n20_d20_w0_X0_sample2.png").exists()
+    assert "empty.npy" in result.stderr and "strings.npy" in result.stderr and "not numeric" in result.stderr
+    assert run_script("plot.py", str(tmp_path), "--allow-skips", check=False).returncode == 0
+    nothing = run_script("plot.py", str(tmp_path / "empty.npy"), check=False)
+    assert nothing.returncode == 1 and "nothing rendered" in nothing.stderr
+
+
+def test_plot_keeps_the_valid_cells_beside_a_row_of_nan():
+    """contourf would blank the quads on both sides of an all-NaN row; cells keep the
+    valid row's colour and blank only the NaN cells."""
+    import matplotlib.pyplot as plt
+
+    import plot
+
+    mean = np.full((4, 3), 0.55)
+    mean[:, 1] = np.nan  # d = 20 never finished
+    fig, ax = plt.subplots()
+    artist = plot.draw(ax, np.array([10, 20, 30, 40]), np.array([10, 20, 30]), mean, is_distance=False)
+    values = artist.get_array().reshape(3, 4)  # rows d, columns n
+    assert values.mask[1].all() and not values.mask[[0, 2]].any()
+    np.testing.assert_allclose(values[[0, 2]], 0.55)
+    plt.close(fig)

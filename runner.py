@@ -1,0 +1,554 @@
+"""The command line and the grid runner, shared by every script.
+
+- Command line: the reference flags plus --jobs, --resume, --retry-failed,
+  --scheduler, (convex scripts) --solver and (training forms) --beta, each
+  validated before any work with a one-line error naming the flag.
+- Seeds: trial t of cell (n, d) draws from default_rng([seed, n, d, t]) alone, so
+  results do not depend on worker count, order, machine or engine.
+- One state per run: <run>.state.npz holds every metric array and the per-trial
+  status codes (done = has a status) and is replaced by one atomic rename after
+  every finished unit of work. The reference-named arrays <stem>.npy and their
+  JSON sidecars are derived from it (and rebuilt from it by --resume), so no kill
+  can leave arrays that disagree with the record of which trials are done.
+- Failed trials are results: an exception inside a trial is caught in the worker,
+  its metrics are NaN, its status "error: <Type>: <first line>" is counted, and
+  the traceback goes to <run>.errors.log. --resume --retry-failed runs them again.
+- Engines: local worker processes (joblib, --jobs) or a Dask cluster
+  (--scheduler, through joblib's Dask backend); the arrays are bit-identical.
+"""
+
+import argparse
+import json
+import os
+import pickle
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+
+import numpy as np
+
+import programs
+
+SEED = 97006855
+GRID_STEP = 10
+OPTX_CHOICES = (0, 1, 2, 3)
+VERSIONED_PACKAGES = ("numpy", "scipy", "cvxpy", "clarabel", "mosek", "torch", "joblib", "threadpoolctl",
+                      "dask", "distributed")
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+# --------------------------------------------------------------------------- command line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr, naming the flag."""
+
+    def error(self, message):
+        sys.exit(f"{self.prog}: error: {message}")
+
+
+def on_off(text):
+    """--save_details accepts no value (on) or true/false/1/0/yes/no; the reference's
+    type=bool took any value, "False" included, as True."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, beta=False):
+    """The reference command line plus --jobs, --resume, (convex scripts) --solver and
+    (training scripts, convex or not) --beta."""
+    parser = OneLineParser(description=description)
+    parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
+    parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--sample", type=int, default=10, help="trials per (n, d) cell")
+    parser.add_argument("--optw", type=int, default=optw_default, help=f"planted model, one of {optw_choices}")
+    parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
+    parser.add_argument("--sigma", type=float, default=0.0, help="label noise level")
+    parser.add_argument("--save_details", type=on_off, nargs="?", const=True, default=False,
+                        help="also pickle every trial's data and solution (details/ subfolder)")
+    parser.add_argument("--save_folder", default="./results/")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (1: serial)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--retry-failed", dest="retry_failed", action="store_true",
+                        help="with --resume, run again the trials that raised an error")
+    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                        help="run the grid on this Dask scheduler (e.g. tcp://host:8786); "
+                             "default $DASK_SCHEDULER_ADDRESS, else local workers (--jobs)")
+    if solver:
+        parser.add_argument("--solver", default="auto",
+                            help="auto or IPM (the structured solver), or a CVXPY solver such as CLARABEL or MOSEK")
+    if beta:
+        parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
+    parser.set_defaults(optw_choices=optw_choices)
+    return parser
+
+
+def make_norm_parser(description, neu_default, solver=True, beta=False):
+    """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2."""
+    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), solver=solver, beta=beta)
+    parser.add_argument("--neu", type=int, default=neu_default, help="planted neurons")
+    return parser
+
+
+def validate(parser, args, noiseless=False):
+    """Check every flag before any work; exit with one line naming the flag."""
+    for flag in ("n", "d"):
+        value = getattr(args, flag)
+        if value < GRID_STEP or value % GRID_STEP:
+            parser.error(f"--{flag} must be a multiple of {GRID_STEP} and at least {GRID_STEP} "
+                         f"(the grid is 10, 20, ..., {flag.upper()}); got {value}")
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer; got {args.seed}")
+    if args.sample < 1:
+        parser.error(f"--sample must be at least 1; got {args.sample}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; got {args.jobs}")
+    if args.retry_failed and not args.resume:
+        parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; got {args.scheduler!r}")
+    if args.optx not in OPTX_CHOICES:
+        parser.error(f"--optx must be one of {', '.join(map(str, OPTX_CHOICES))}; got {args.optx}")
+    if args.optw not in args.optw_choices:
+        parser.error(f"--optw must be one of {', '.join(map(str, args.optw_choices))}; got {args.optw}")
+    if getattr(args, "neu", None) is not None:
+        if args.neu < 1:
+            parser.error(f"--neu must be at least 1; got {args.neu}")
+        if args.optw == 2 and args.neu != 2:
+            parser.error(f"--optw 2 (w_2 = -w_1) needs --neu 2; got --neu {args.neu}")
+        if args.optw == 1 and args.neu > GRID_STEP:
+            parser.error(f"--optw 1 (w_j = e_j) needs --neu at most {GRID_STEP}, the smallest d; got {args.neu}")
+    if not np.isfinite(args.sigma) or args.sigma < 0:
+        parser.error(f"--sigma must be a finite number >= 0; got {args.sigma}")
+    if getattr(args, "beta", None) is not None and (not np.isfinite(args.beta) or args.beta < 0):
+        parser.error(f"--beta must be a finite number >= 0; got {args.beta}")
+    if noiseless and args.sigma != 0:
+        parser.error(f"--sigma must be 0 for this noiseless recovery script; got {args.sigma}")
+    if hasattr(args, "solver"):
+        try:
+            args.solver_name = programs.resolve_solver(args.solver)
+        except ValueError as error:
+            parser.error(str(error))
+        licence = "MOSEK licence found" if programs.mosek_licensed() else "no MOSEK licence found"
+        if args.solver_name == "IPM":
+            print(f"solver: IPM, the structured interior-point solver (--solver {args.solver}; "
+                  f"{programs.general_solver()} for training forms with --beta 0; {licence})")
+        else:
+            print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
+    try:
+        os.makedirs(args.save_folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=args.save_folder):
+            pass
+    except OSError as error:
+        parser.error(f"--save_folder {args.save_folder!r} is not writable ({error.strerror or error})")
+    return args
+
+
+def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
+    """Reference file name, e.g. dis_abs_minnrm_skip_n400_d100_w1_X0_sig0.1_sample5."""
+    parts = [prefix, f"n{args.n if n is None else n}", f"d{args.d if d is None else d}",
+             f"w{args.optw}", f"X{args.optx}"]
+    if getattr(args, "neu", None) is not None:
+        parts.append(f"neu{args.neu}")
+    if with_sigma:
+        parts.append(f"sig{args.sigma}")
+    parts.append(f"sample{args.sample if sample is None else sample}")
+    return "_".join(parts)
+
+
+
+
+# --------------------------------------------------------------------------- grid, seeds, results
+
+
+def grid(largest):
+    """10, 20, ..., largest."""
+    return np.arange(GRID_STEP, largest + 1, GRID_STEP)
+
+
+def trial_rng(seed, n, d, trial):
+    """The trial's own generator, a function of (seed, n, d, trial) alone."""
+    return np.random.default_rng([seed, n, d, trial])
+
+
+def trial_mean(array):
+    """Mean over the trial axis, ignoring NaN trials; NaN where a cell has none."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN cells
+        return np.nanmean(array, axis=2)
+
+
+@dataclass
+class TrialResult:
+    """One trial: its metric values (NaN when the solve was not accepted), the
+    status to count, what --save_details pickles, how the structured solver got
+    the solution (Solution.route; counted in the sidecar's solver_routes), and the
+    traceback of a trial that raised."""
+
+    metrics: dict
+    status: str
+    details: dict = field(default_factory=dict)
+    route: str = ""
+    error: str = ""
+
+
+def failed_trial(metrics, error):
+    """The result of a trial that raised: NaN metrics, status error: <Type>: <first line>."""
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return TrialResult({metric: np.nan for metric in metrics}, f"error: {type(error).__name__}: {first_line}",
+                       error=traceback.format_exc())
+
+
+def _run_task(work, batched, metrics, n, d, trials, seed, args):
+    """One unit of work in a worker: a single trial, or all pending trials of a cell.
+    An exception fails the unit's trials, not the grid."""
+    try:
+        rngs = [trial_rng(seed, n, d, t) for t in trials]
+        results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
+    except Exception as error:  # a failed trial is a result: recorded, never fatal
+        results = [failed_trial(metrics, error) for _ in trials]
+    if not args.save_details:  # a trial's data are megabytes: send back only what is kept
+        for result in results:
+            result.details = {}
+    return n, d, trials, results
+
+
+# --------------------------------------------------------------------------- files
+
+
+def package_versions():
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def git_commit():
+    """(commit, dirty) of the checkout the code runs from, or (None, None) outside one."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return commit, bool(dirty)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def utc_now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def atomic_write(path, write):
+    """Write through a temporary file in the same folder, then rename over path.
+
+    The temporary file is named .<name>.<pid>.part, so that a later run can tell
+    the leftovers of a killed writer (remove_stale_parts) from a live one's."""
+    folder = os.path.dirname(path) or "."
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.{os.getpid()}.",
+                                         suffix=".part")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; keep the usual mode
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            write(stream)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def remove_stale_parts(folder):
+    """Delete the *.part files of writers that are no longer running (a kill -9
+    leaves them behind); those of a live process are kept. Returns their names."""
+    removed = []
+    for name in os.listdir(folder) if os.path.isdir(folder) else []:
+        if not name.endswith(".part"):
+            continue
+        try:
+            pid = int(name[: -len(".part")].rsplit(".", 2)[-2])
+            os.kill(pid, 0)
+            alive = pid != os.getpid()
+        except (ValueError, IndexError, ProcessLookupError):
+            alive = False
+        except PermissionError:  # someone else's live process
+            alive = True
+        if not alive:
+            os.remove(os.path.join(folder, name))
+            removed.append(name)
+    return removed
+
+
+# --------------------------------------------------------------------------- the run's state
+
+
+class RunState:
+    """Everything a run knows, kept in one file: the metric arrays (n, d, trial),
+    per-trial status and route codes (-1: not done), the run's arguments, its
+    provenance and the wall time of each invocation.
+
+    The file is an .npz written by atomic_write: one rename replaces it whole."""
+
+    def __init__(self, path, metrics, shape, arguments):
+        self.path, self.arguments = path, arguments
+        self.arrays = {metric: np.full(shape, np.nan) for metric in metrics}
+        self.status = np.full(shape, -1, dtype=np.int32)
+        self.route = np.full(shape, -1, dtype=np.int32)
+        self.status_names, self.route_names = [], []
+        commit, dirty = git_commit()
+        self.provenance = {"started_utc": utc_now(), "host": platform.node(), "git_commit": commit,
+                           "git_dirty": dirty, "python": sys.executable}
+        self.runs = []
+
+    @property
+    def done(self):
+        return self.status >= 0
+
+    def failed(self):
+        """Trials whose status is an error (they raised)."""
+        errors = [code for code, name in enumerate(self.status_names) if name.startswith("error:")]
+        return np.isin(self.status, errors)
+
+    def record(self, index, result):
+        for metric, array in self.arrays.items():
+            array[index] = result.metrics[metric]
+        self.status[index] = _code(self.status_names, result.status)
+        self.route[index] = _code(self.route_names, result.route) if result.route else -1
+
+    def counts(self, codes, names):
+        return dict(Counter(names[code] for code in codes[codes >= 0].ravel()))
+
+    def save(self):
+        meta = {"arguments": self.arguments, "status_names": self.status_names, "route_names": self.route_names,
+                "provenance": self.provenance, "runs": self.runs}
+        payload = {f"metric_{metric}": array for metric, array in self.arrays.items()}
+        payload.update(status=self.status, route=self.route, meta=np.array(json.dumps(meta)))
+        atomic_write(self.path, lambda stream: np.savez(stream, **payload))
+
+    @classmethod
+    def load(cls, path, metrics, shape):
+        """The state saved at path; raises ValueError with a one-line reason when it is unreadable."""
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                meta = json.loads(str(stored["meta"]))
+                arrays = {metric: stored[f"metric_{metric}"] for metric in metrics}
+                status, route = stored["status"], stored["route"]
+        except (OSError, KeyError, ValueError, EOFError) as error:  # zip, npy and json errors
+            raise ValueError(f"{path} is not a readable run state ({type(error).__name__}: {error})") from None
+        if status.shape != shape or any(array.shape != shape for array in arrays.values()):
+            raise ValueError(f"{path} holds arrays of shape {status.shape}, not {shape}")
+        state = cls.__new__(cls)
+        state.path, state.arguments = path, meta["arguments"]
+        state.arrays, state.status, state.route = arrays, status, route
+        state.status_names, state.route_names = meta["status_names"], meta["route_names"]
+        state.provenance, state.runs = meta["provenance"], meta["runs"]
+        return state
+
+
+def _code(names, name):
+    if name not in names:
+        names.append(name)
+    return names.index(name)
+
+
+# --------------------------------------------------------------------------- the grid runner
+
+# the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
+RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
+                  "device", "solver"}
+DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
+
+
+def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None):
+    """Run `work` over the (n, d, trial) grid and save one array per metric.
+
+    outputs: {metric: file prefix}, e.g. {"rec": "rec_rate_skip"}; each array has
+    shape (len(n grid), len(d grid), sample) and is saved as <stem>.npy beside a
+    <stem>.json sidecar, both derived from the run's state file
+    <details stem>.state.npz. work(n, d, rng, args) -> TrialResult, or with
+    batched=True work(n, d, [rng, ...], args) -> [TrialResult, ...] for all
+    pending trials of a cell at once. skip_cell(n, d) -> reason or None: such
+    cells stay NaN, counted as "skipped (<reason>)".
+    """
+    from tqdm import tqdm
+
+    n_grid, d_grid = grid(args.n), grid(args.d)
+    shape = (len(n_grid), len(d_grid), args.sample)
+    stems = {metric: file_stem(prefix, args, with_sigma) for metric, prefix in outputs.items()}
+    run_stem = file_stem(details_prefix, args, with_sigma)
+    folder = args.save_folder
+    state_path = os.path.join(folder, run_stem + ".state.npz")
+    for name in remove_stale_parts(folder) + remove_stale_parts(os.path.join(folder, "details")):
+        print(f"removed {name}, left behind by a killed run")
+    arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
+    state = _resumed_state(args, state_path, stems, outputs, shape, arguments) if args.resume else None
+    if state is None:
+        state = RunState(state_path, list(outputs), shape, arguments)
+    for i, n in enumerate(n_grid):
+        for j, d in enumerate(d_grid):
+            reason = skip_cell(n, d) if skip_cell else None
+            if reason:
+                for t in np.flatnonzero(~state.done[i, j]):
+                    state.record((i, j, t), TrialResult({metric: np.nan for metric in outputs}, f"skipped ({reason})"))
+
+    tasks = []
+    for i, n in enumerate(n_grid):
+        for j, d in enumerate(d_grid):
+            pending = [int(t) for t in np.flatnonzero(~state.done[i, j])]
+            units = [pending] if batched else [[t] for t in pending]
+            tasks += [(int(n), int(d), unit) for unit in units if unit]
+    index_n = {int(n): i for i, n in enumerate(n_grid)}
+    index_d = {int(d): j for j, d in enumerate(d_grid)}
+    errors_path = os.path.join(folder, run_stem + ".errors.log")
+    run = {"started_utc": utc_now(), "host": platform.node(), "engine": _engine(args), "wall_s": 0.0,
+           "trials": 0}
+    state.runs.append(run)
+    start = time.time()
+
+    def derive():
+        """The reference-named arrays and their sidecars, from the state (arrays first)."""
+        run["wall_s"] = round(time.time() - start, 3)
+        for metric, stem in stems.items():
+            path = os.path.join(folder, stem)
+            atomic_write(path + ".npy", lambda s, a=state.arrays[metric]: np.save(s, a))
+            sidecar = _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_path)
+            atomic_write(path + ".json", lambda s, c=sidecar: s.write(json.dumps(c, indent=1).encode()))
+
+    state.save()
+    derive()
+    progress = tqdm(total=sum(len(unit) for _, _, unit in tasks), desc=details_prefix, unit="trial")
+    last_derived = time.time()
+    try:
+        for n, d, trials, results in _execute(args, work, batched, list(outputs), tasks):
+            i, j = index_n[n], index_d[d]
+            for t, result in zip(trials, results):
+                state.record((i, j, t), result)
+                if result.error:
+                    with open(errors_path, "a") as log:
+                        log.write(f"--- n={n} d={d} trial={t} {utc_now()}\n{result.error}\n")
+                if args.save_details:
+                    _save_details(args, details_prefix, with_sigma, n, d, t, result)
+            run["trials"] += len(trials)
+            run["wall_s"] = round(time.time() - start, 3)
+            state.save()
+            if time.time() - last_derived > DERIVED_EVERY_S:
+                derive()
+                last_derived = time.time()
+            progress.update(len(trials))
+    finally:
+        progress.close()
+    state.save()
+    derive()
+    counts = state.counts(state.status, state.status_names)
+    for stem in stems.values():
+        print(f"saved {os.path.join(folder, stem)}.npy  shape {shape}  statuses {counts}")
+    failed = int(state.failed().sum())
+    if failed:
+        print(f"{failed} trial(s) raised: NaN in the arrays, tracebacks in {errors_path}; "
+              f"--resume --retry-failed runs them again")
+    return state.arrays
+
+
+def _engine(args):
+    return f"dask {args.scheduler}" if args.scheduler else f"joblib, {args.jobs} process(es)"
+
+
+def _execute(args, work, batched, metrics, tasks):
+    """The finished units, in completion order, from local workers or a Dask cluster."""
+    from joblib import Parallel, delayed, parallel_config
+
+    calls = (delayed(_run_task)(work, batched, metrics, n, d, unit, args.seed, args) for n, d, unit in tasks)
+    if not args.scheduler:
+        yield from Parallel(n_jobs=args.jobs, return_as="generator_unordered")(calls)
+        return
+    from distributed import Client
+
+    with Client(args.scheduler, timeout="30s") as client, parallel_config(backend="dask"):
+        print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
+        yield from Parallel(n_jobs=-1, return_as="generator_unordered")(calls)
+
+
+def _resumed_state(args, state_path, stems, outputs, shape, arguments):
+    """The state of an earlier run with the same arguments, or None when there is
+    none; exits with one line when it cannot be used."""
+    derived = [os.path.join(args.save_folder, stem + ext) for stem in stems.values() for ext in (".npy", ".json")]
+    if not os.path.exists(state_path):
+        found = [path for path in derived if os.path.exists(path)]
+        if found:
+            sys.exit(f"error: --resume: {found[0]} exists but its run state {state_path} does not "
+                     f"(deleted, or written by an older version); run without --resume to start afresh")
+        print("resume: nothing to resume, starting")
+        return None
+    try:
+        state = RunState.load(state_path, list(outputs), shape)
+    except ValueError as error:
+        sys.exit(f"error: --resume: {error}; delete it, or run without --resume to start afresh")
+    for key, value in arguments.items():
+        if key not in RESUME_IGNORES and state.arguments.get(key) != value:
+            sys.exit(f"error: --resume: {state_path} was made with --{key} {state.arguments.get(key)}, not {value}")
+    if args.retry_failed:
+        retried = state.failed()
+        state.status[retried] = -1
+        state.route[retried] = -1
+        print(f"resume: retrying {int(retried.sum())} failed trial(s)")
+    print(f"resuming: {int(state.done.sum())} of {state.done.size} trials already done")
+    return state
+
+
+def _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_path):
+    from common import RECOVERY_ATOL
+
+    failed = int(state.failed().sum())
+    sidecar = {
+        "script": os.path.basename(sys.argv[0]),
+        "array": metric,
+        "file": stem + ".npy",
+        "state": run_stem + ".state.npz",
+        "shape": list(shape),
+        "axes": ["n", "d", "trial"],
+        "n_grid": n_grid.tolist(),
+        "d_grid": d_grid.tolist(),
+        "args": state.arguments,
+        "seed": args.seed,
+        "solver": getattr(args, "solver_name", None),
+        "versions": package_versions(),
+        "provenance": state.provenance,
+        "tolerances": {"recovery_atol": RECOVERY_ATOL, "structured_solver": programs.STRUCTURED_TOLERANCES,
+                       "cvxpy_checks": programs.CHECK_TOL},
+        "runs": state.runs,
+        "wall_time_s": round(sum(run["wall_s"] for run in state.runs), 3),
+        "status_counts": state.counts(state.status, state.status_names),
+        "solver_routes": state.counts(state.route, state.route_names),
+        "trials_done": int(state.done.sum()),
+        "trials_failed": failed,
+        "complete": bool(state.done.all()),
+    }
+    if failed:
+        sidecar["errors_log"] = os.path.basename(errors_path)
+    return sidecar
+
+
+def _save_details(args, details_prefix, with_sigma, n, d, trial, result):
+    """One pickle per trial, named as the reference names them, under details/."""
+    folder = os.path.join(args.save_folder, "details")
+    os.makedirs(folder, exist_ok=True)
+    name = file_stem(details_prefix, args, with_sigma, n=n, d=d, sample=trial) + ".pkl"
+    payload = dict(result.details, status=result.status, **result.metrics)
+    atomic_write(os.path.join(folder, name), lambda s: pickle.dump(payload, s))
