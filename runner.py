@@ -481,8 +481,33 @@ def _execute(args, work, batched, metrics, tasks):
     from distributed import Client
 
     with Client(args.scheduler, timeout="30s") as client, parallel_config(backend="dask"):
+        _check_cluster(client, args.scheduler)
         print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
         yield from Parallel(n_jobs=-1, return_as="generator_unordered")(calls)
+
+
+def _check_cluster(client, address):
+    """Exit with one line unless the scheduler and every worker can import the suite:
+    Dask unpickles the tasks there, and a scheduler that cannot leaves the client waiting."""
+
+    def importable(root):
+        import importlib
+        import sys
+
+        try:
+            for name in ("runner", "common", "programs", "ipm"):
+                importlib.import_module(name)
+            return None
+        except ImportError as error:
+            return f"{error} (sys.path has {root}: {root in sys.path})"
+
+    problems = {"scheduler": client.run_on_scheduler(importable, ROOT), **client.run(importable, ROOT)}
+    if not client.scheduler_info(n_workers=-1)["workers"]:
+        sys.exit(f"error: --scheduler {address}: no workers are connected")
+    for where, problem in problems.items():
+        if problem:
+            sys.exit(f"error: --scheduler {address}: {where} cannot import the suite ({problem}); "
+                     f"start the scheduler and workers with PYTHONPATH={ROOT}")
 
 
 def _resumed_state(args, state_path, stems, outputs, shape, arguments):
