@@ -120,3 +120,15 @@ def test_solver_resolution():
     assert programs.resolve_solver("clarabel") == "CLARABEL"
     with pytest.raises(ValueError, match="--solver"):
         programs.resolve_solver("NOSUCH")
+
+
+def test_a_solve_without_a_dual_is_not_accepted(monkeypatch, skip_args):
+    """(12) is accepted only on its certificate; a solver that returns no dual gives none."""
+    from cvxpy.constraints import Equality
+
+    data = instance(30, 10, 0, skip_args)
+    program = programs.Program("12", data["X"], data["y"], data["dmat"])
+    assert programs.solve(program, "CLARABEL").accepted
+    monkeypatch.setattr(Equality, "dual_value", property(lambda self: None))
+    solution = programs.solve(program, "CLARABEL")
+    assert not solution.accepted and "no dual" in solution.outcome
