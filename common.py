@@ -43,12 +43,13 @@ def planted_linear(rng, X, optw):
     """Unit-norm planted linear neuron w (d,).
 
     0: w ~ N(0, I_d) normalised; 1: the right singular vector of X for its smallest
-    singular value (a null vector of X when n < d, as in the reference code).
+    singular value of the thin SVD, as the reference code takes it: when n < d, the
+    smallest non-zero one (a full SVD would give a null vector of X, hence y = 0).
     """
     if optw == 0:
         w = rng.standard_normal(X.shape[1])
         return w / np.linalg.norm(w)
-    return np.linalg.svd(X, full_matrices=True)[2][-1]
+    return np.linalg.svd(X, full_matrices=False)[2][-1]
 
 
 def label_noise(rng, n, sigma):

@@ -25,14 +25,15 @@ def uniform(generators, shape, bound, dtype):
 
 
 def init_skip(generators, d, width, dtype=torch.float32):
-    """PyTorch's default (Kaiming-uniform) initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)):
-    fan_in d for the first layer, width + 1 (the linear neuron and the ReLU ones) for the second."""
-    second = 1 / math.sqrt(width + 1)
+    """PyTorch's default (Kaiming-uniform) initialisation U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    of the authors' layers: w0 and the ReLU weights W are d -> 1 and d -> width layers
+    (fan_in d); the skip neuron's output weight a0 is a 1 x 1 layer (fan_in 1, so
+    U(-1, 1)); the ReLU output weights a are a width -> 1 layer (fan_in width)."""
     return {
         "w0": uniform(generators, (d,), 1 / math.sqrt(d), dtype),
         "W": uniform(generators, (d, width), 1 / math.sqrt(d), dtype),
-        "a0": uniform(generators, (), second, dtype),
-        "a": uniform(generators, (width,), second, dtype),
+        "a0": uniform(generators, (), 1.0, dtype),
+        "a": uniform(generators, (width,), 1 / math.sqrt(width), dtype),
     }
 
 

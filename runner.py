@@ -164,7 +164,7 @@ def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
     if getattr(args, "neu", None) is not None:
         parts.append(f"neu{args.neu}")
     if with_sigma:
-        parts.append(f"sig{args.sigma}")
+        parts.append(f"sig{args.sigma:g}")  # as the reference writes it: sig0, sig0.05, sig0.1
     parts.append(f"sample{args.sample if sample is None else sample}")
     return "_".join(parts)
 

@@ -39,6 +39,18 @@ def test_smallest_singular_vector_option():
     assert np.linalg.norm(X @ w) == pytest.approx(singular_values.min(), rel=1e-10)
 
 
+def test_smallest_singular_vector_below_d_is_not_a_null_vector():
+    """With n < d, optw 1 takes the thin SVD's last right singular vector (the reference's
+    full_matrices=False): the smallest non-zero singular value, so y = X w is not 0."""
+    rng = np.random.default_rng(3)
+    X = common.sample_data(rng, 10, 20, 0)
+    w = common.planted_linear(rng, X, 1)
+    singular_values = np.linalg.svd(X, compute_uv=False)
+    assert np.linalg.norm(w) == pytest.approx(1.0)
+    assert np.linalg.norm(X @ w) == pytest.approx(singular_values.min(), rel=1e-10)
+    assert np.linalg.norm(X @ w) > 0.1
+
+
 def test_random_planted_neuron_is_unit_norm_and_random():
     rng = np.random.default_rng(4)
     X = common.sample_data(rng, 30, 10, 0)

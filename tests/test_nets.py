@@ -64,9 +64,12 @@ def test_norm_forward_matches_the_formula_with_a_dead_neuron():
     assert params["W"].grad[0, :, 0].abs().max() == 0 and params["a"].grad[0, 0] == 0
 
 def test_default_initialisation_bounds():
-    params = nets.init_skip([torch.Generator().manual_seed(0)], d=16, width=99)
+    """The authors' layers: W, w0 U(+-1/sqrt(d)); a U(+-1/sqrt(width)); a0, a 1 x 1 layer, U(+-1)."""
+    params = nets.init_skip([torch.Generator().manual_seed(s) for s in range(50)], d=16, width=100)
     assert params["W"].abs().max() <= 1 / 4 and params["W"].abs().max() > 0.2  # U(-1/sqrt(d), 1/sqrt(d))
-    assert params["a"].abs().max() <= 1 / 10  # fan-in width + 1 = 100
+    assert params["w0"].abs().max() <= 1 / 4 and params["w0"].abs().max() > 0.2
+    assert params["a"].abs().max() <= 1 / 10 and params["a"].abs().max() > 0.09  # fan-in width = 100
+    assert params["a0"].abs().max() <= 1 and params["a0"].abs().max() > 0.8  # fan-in 1
 
 
 def training_args(**overrides):
@@ -115,7 +118,7 @@ def test_same_arrays_whatever_the_worker_count(tmp_path):
         folder = tmp_path / jobs
         run_script("ncvx_train_skip.py", "--n", "30", "--d", "20", "--sample", "2", "--epochs", "30", "--optw", "0",
                    "--jobs", jobs, "--save_folder", str(folder))
-        arrays[jobs] = np.load(folder / "dis_test_ncvx_train_skip_n30_d20_w0_X0_sig0.0_sample2.npy")
+        arrays[jobs] = np.load(folder / "dis_test_ncvx_train_skip_n30_d20_w0_X0_sig0_sample2.npy")
     assert arrays["1"].shape == (3, 2, 2) and not np.isnan(arrays["1"]).any()
     np.testing.assert_array_equal(arrays["1"], arrays["2"])
 
@@ -123,7 +126,7 @@ def test_same_arrays_whatever_the_worker_count(tmp_path):
 def test_norm_training_script_end_to_end(tmp_path):
     run_script("ncvx_train_norm.py", "--n", "20", "--d", "20", "--sample", "2", "--epochs", "50", "--neu", "2",
                "--jobs", "1", "--save_details", "--save_folder", str(tmp_path))
-    dis_test = np.load(tmp_path / "dis_test_ncvx_train_norm_n20_d20_w0_X0_neu2_sig0.0_sample2.npy")
+    dis_test = np.load(tmp_path / "dis_test_ncvx_train_norm_n20_d20_w0_X0_neu2_sig0_sample2.npy")
     assert dis_test.shape == (2, 2, 2) and np.isnan(dis_test[0, 1]).all() and not np.isnan(dis_test[1]).any()
     import pickle
 

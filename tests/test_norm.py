@@ -127,7 +127,7 @@ def test_norm_training_form_recovers_at_six_d():
 NORM_SCRIPTS = {
     "rec_rate_norm.py": ([], "rec_rate_norm_n20_d20_w0_X0_neu1_sample2"),
     "minnrm_norm.py": (["--sigma", "0.1"], "dis_abs_minnrm_norm_n20_d20_w0_X0_neu1_sig0.1_sample2"),
-    "cvx_train_norm.py": (["--optw", "2"], "dis_abs_cvx_train_norm_n20_d20_w2_X0_neu2_sig0.0_sample2"),
+    "cvx_train_norm.py": (["--optw", "2"], "dis_abs_cvx_train_norm_n20_d20_w2_X0_neu2_sig0_sample2"),
     "nic_norm.py": ([], "nic_norm_n20_d20_w0_X0_neu2_sample2"),
 }
 

@@ -51,7 +51,7 @@ def test_distances_shrink_with_more_samples(tmp_path):
     """Noiseless min-norm distances: large at n = d (all-ones pattern), ~0 at n = 6d."""
     run_script("minnrm_skip.py", "--n", "60", "--d", "10", "--sample", "2", "--optw", "0", "--jobs", "2",
                "--save_folder", str(tmp_path))
-    dis_abs = np.load(tmp_path / "dis_abs_minnrm_skip_n60_d10_w0_X0_sig0.0_sample2.npy")
+    dis_abs = np.load(tmp_path / "dis_abs_minnrm_skip_n60_d10_w0_X0_sig0_sample2.npy")
     assert np.nanmean(dis_abs[0]) > 0.1 and np.nanmax(dis_abs[-1]) < 1e-4
 
 
