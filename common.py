@@ -84,6 +84,15 @@ def has_all_ones_pattern(X):
     return bool(margin > 1e-10 and np.all(X @ u > 0))
 
 
+def wendel_probability(n, d):
+    """P(n, d) = 2^-(n-1) sum_{k<d} C(n-1, k), the probability that n Gaussian points in
+    R^d admit the all-ones pattern (Wendel, 1962): P(n-1 fair coins show < d heads).
+    It is 1 for n <= d and exactly 1/2 at n = 2d. Broadcasts over arrays."""
+    from scipy.stats import binom
+
+    return binom.cdf(np.asarray(d) - 1, np.asarray(n) - 1, 0.5)
+
+
 def arrangement_patterns(X, rng, num_directions=None, first_directions=None):
     """Sampled hyperplane arrangement patterns of X, shape (n, m), dtype float.
 

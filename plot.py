@@ -4,7 +4,8 @@
 `python plot.py FILE.npy` renders one. Each map is the trial mean over the
 (n, d) grid as filled contours: n on the x axis, d on the y axis, jet colours,
 levels 0 to 1 by 0.1, an open-ended top level for distances, the theoretical
-n = 2d line dashed (off with --no-theory). Cells with no finished trial (skipped
+n = 2d line dashed and, on the skip recovery maps, Wendel's all-ones failure bound
+dotted (both off with --no-theory). Cells with no finished trial (skipped
 or failed) stay blank: such maps are drawn as cells with the same colour levels,
 since contouring would also blank the valid cells around a hole.
 
@@ -24,9 +25,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm  # noqa: E402
 
+import common  # noqa: E402
 from runner import OneLineParser, grid, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
+WENDEL_LEVELS = [0.1, 0.5, 0.9]
 
 
 def load(path):
@@ -79,6 +82,18 @@ def draw(ax, n_grid, d_grid, mean, is_distance):
     return ax.pcolormesh(n_grid, d_grid, masked, cmap=cmap, norm=norm, shading="nearest")
 
 
+def draw_wendel_bound(ax, n_grid, d_grid):
+    """The theoretical failure bound on Gaussian data: where the all-ones pattern exists,
+    (12) cannot recover, so the rate is at most 1 - P(n, d) (Wendel's formula). Its 0.5
+    level is n = 2d exactly; the 0.1 and 0.9 levels show how wide the transition can be."""
+    if len(n_grid) < 2 or len(d_grid) < 2:
+        return
+    n_fine, d_fine = np.arange(n_grid.min(), n_grid.max() + 1), np.arange(d_grid.min(), d_grid.max() + 1)
+    bound = 1.0 - common.wendel_probability(n_fine[None, :], d_fine[:, None])
+    ax.contour(n_fine, d_fine, bound, levels=WENDEL_LEVELS, colors="white", linestyles=":", linewidths=1.3)
+    ax.plot([], [], color="white", linestyle=":", label="all-ones bound 1 - P(n, d) = 0.1, 0.5, 0.9")
+
+
 def render(path, theory=True):
     """Write <array>.png beside the array and return its path."""
     array, sidecar, n_grid, d_grid = load(path)
@@ -90,8 +105,10 @@ def render(path, theory=True):
         n_line = np.linspace(n_grid.min(), n_grid.max(), 100)
         inside = (n_line / 2 >= d_grid.min()) & (n_line / 2 <= d_grid.max())
         ax.plot(n_line[inside], n_line[inside] / 2, "k--", linewidth=1.5, label="n = 2d")
-        if inside.any():
-            ax.legend(loc="upper left")
+        if os.path.basename(path).startswith("rec_rate_skip"):
+            draw_wendel_bound(ax, n_grid, d_grid)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=8)
     ax.set_xlabel("n")
     ax.set_ylabel("d")
     ax.set_title(title(path, sidecar), fontsize=9)
