@@ -1,8 +1,11 @@
-"""Recovery rate of a planted linear neuron by the skip network's min-norm program (12).
+"""Recovery rate of a planted linear neuron by the skip network's min-norm program (12), or (11).
 
-Figures 6 and 21: for every (n, d) cell and trial, solve (12) on noiseless labels
-y = X w and record 1 when the solution is the planted model (w0 = w, every other
-block 0, atol 1e-4), 0 when it is not, NaN when the solve failed our checks.
+Figures 6 and 21 (--program 12, the default) and Figure 4 (both): for every
+(n, d) cell and trial, solve the program on noiseless labels y = X w and record 1
+when the solution is the planted model (w0 = w, every other block 0, atol 1e-4),
+0 when it is not, NaN when the solve failed our checks. --program 11 solves the
+exact program (11), whose cones rule out the all-ones split; its arrays are named
+rec_rate_exact_skip_... so that both coexist.
 """
 
 import numpy as np
@@ -11,24 +14,32 @@ import common
 import programs
 import runner
 
+PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
+
 
 def trial(n, d, rng, args):
     instance = common.skip_instance(rng, n, d, args)
-    program = programs.Program("12", instance["X"], instance["y"], instance["dmat"])
+    program = programs.Program(getattr(args, "program", "12"), instance["X"], instance["y"], instance["dmat"])
     solution = programs.solve(program, args.solver_name)
     rec = margin = np.nan
+    blocks = common.learned_variable(solution.primal)
     if solution.accepted:
-        rec = float(common.skip_recovered(solution.primal["w0"], solution.primal["W"], instance["w"]))
-        margin = programs.dual_margin(program, solution.dual)
-    details = dict(instance, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"), dual_margin=margin)
+        others = blocks if program.equation == "12" else np.hstack([solution.primal["U"], solution.primal["V"]])
+        rec = float(common.skip_recovered(solution.primal["w0"], others, instance["w"]))
+        if program.equation == "12":
+            margin = programs.dual_margin(program, solution.dual)
+    details = dict(instance, opt_w0=solution.primal.get("w0"), opt_w=blocks, dual_margin=margin)
     return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
 def main():
     parser = runner.make_parser(__doc__.splitlines()[0])
+    parser.add_argument("--program", default="12", choices=sorted(PREFIXES),
+                        help="12: the relaxed program (Figures 6, 21); 11: the exact program (Figure 4)")
     args = runner.validate(parser, parser.parse_args(), noiseless=True)
-    arrays = runner.run_grid(args, {"rec": "rec_rate_skip"}, trial, "rec_rate_skip", with_sigma=False)
-    print("mean recovery rate (rows n, columns d):")
+    prefix = PREFIXES[args.program]
+    arrays = runner.run_grid(args, {"rec": prefix}, trial, prefix, with_sigma=False)
+    print(f"mean recovery rate of ({args.program}) (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 
 

@@ -7,6 +7,7 @@ import common
 import programs
 import rec_rate_skip
 import runner
+from conftest import run_script
 
 
 def instance(n, d, seed, args):
@@ -132,3 +133,24 @@ def test_a_solve_without_a_dual_is_not_accepted(monkeypatch, skip_args):
     monkeypatch.setattr(Equality, "dual_value", property(lambda self: None))
     solution = programs.solve(program, "CLARABEL")
     assert not solution.accepted and "no dual" in solution.outcome
+
+
+def test_exact_program_recovery_figure_4(skip_args, tmp_path):
+    """--program 11: recovery by the exact program (Figure 4). At n = 6d it recovers, with
+    the same decisions from the structured solver and Clarabel; its arrays are named
+    apart from (12)'s, so both coexist in one folder."""
+    import argparse
+
+    for solver in ("IPM", "CLARABEL"):
+        args = argparse.Namespace(**dict(vars(skip_args), solver_name=solver, program="11"))
+        for seed in range(3):
+            result = rec_rate_skip.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), args)
+            assert result.metrics["rec"] == 1.0, result.status
+    common_flags = ["--n", "20", "--d", "10", "--sample", "2", "--optw", "0", "--jobs", "1", "--save_folder", str(tmp_path)]
+    run_script("rec_rate_skip.py", *common_flags)
+    run_script("rec_rate_skip.py", *common_flags, "--program", "11")
+    assert (tmp_path / "rec_rate_skip_n20_d10_w0_X0_sample2.npy").exists()
+    exact = np.load(tmp_path / "rec_rate_exact_skip_n20_d10_w0_X0_sample2.npy")
+    assert exact.shape == (2, 1, 2) and np.isin(exact, [0.0, 1.0]).all()
+    bad = run_script("rec_rate_skip.py", *common_flags, "--program", "13", check=False)
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "--program" in bad.stderr
