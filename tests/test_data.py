@@ -30,20 +30,13 @@ def test_gaussian_scaling_is_one_over_sqrt_n():
     assert np.var(X) * 2000 == pytest.approx(1.0, rel=0.02)
 
 
-def test_smallest_singular_vector_option():
+@pytest.mark.parametrize("n, d", [(60, 20), (10, 20)])
+def test_smallest_singular_vector_option(n, d):
+    """optw 1 takes the thin SVD's last right singular vector (the reference's
+    full_matrices=False): with n < d the smallest non-zero singular value, so y = X w
+    is not 0 there."""
     rng = np.random.default_rng(2)
-    X = common.sample_data(rng, 60, 20, 0)
-    w = common.planted_linear(rng, X, 1)
-    singular_values = np.linalg.svd(X, compute_uv=False)
-    assert np.linalg.norm(w) == pytest.approx(1.0)
-    assert np.linalg.norm(X @ w) == pytest.approx(singular_values.min(), rel=1e-10)
-
-
-def test_smallest_singular_vector_below_d_is_not_a_null_vector():
-    """With n < d, optw 1 takes the thin SVD's last right singular vector (the reference's
-    full_matrices=False): the smallest non-zero singular value, so y = X w is not 0."""
-    rng = np.random.default_rng(3)
-    X = common.sample_data(rng, 10, 20, 0)
+    X = common.sample_data(rng, n, d, 0)
     w = common.planted_linear(rng, X, 1)
     singular_values = np.linalg.svd(X, compute_uv=False)
     assert np.linalg.norm(w) == pytest.approx(1.0)
