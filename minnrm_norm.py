@@ -15,9 +15,14 @@ def trial(n, d, rng, args):
     return common.norm_distance_trial(n, d, rng, args, "14")
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
-    args = runner.validate(parser, parser.parse_args())
+    return runner.validate(parser, parser.parse_args(argv))
+
+
+def main():
+    args = parse()
     arrays = runner.run_grid(args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm", with_sigma=True,
                              skip_cell=common.skip_n_below_d)
     print("mean dis_abs (rows n, columns d; nan: n < d):")

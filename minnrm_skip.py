@@ -24,9 +24,14 @@ def trial(n, d, rng, args):
     return runner.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = runner.make_parser(__doc__.splitlines()[0])
-    args = runner.validate(parser, parser.parse_args())
+    return runner.validate(parser, parser.parse_args(argv))
+
+
+def main():
+    args = parse()
     outputs = {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
     arrays = runner.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True)
     print("mean dis_abs (rows n, columns d):")

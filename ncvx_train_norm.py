@@ -27,9 +27,14 @@ def cell(n, d, rngs, args):
     return results
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = nets.add_training_flags(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False, beta=True))
-    args = nets.validate_training(parser, runner.validate(parser, parser.parse_args()))
+    return nets.validate_training(parser, runner.validate(parser, parser.parse_args(argv)))
+
+
+def main():
+    args = parse()
     arrays = runner.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
                              with_sigma=True, batched=True, skip_cell=common.skip_n_below_d)
     print("mean dis_test (rows n, columns d; nan: n < d):")

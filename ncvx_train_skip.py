@@ -28,9 +28,14 @@ def cell(n, d, rngs, args):
     return results
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = nets.add_training_flags(runner.make_parser(__doc__.splitlines()[0], solver=False, beta=True))
-    args = nets.validate_training(parser, runner.validate(parser, parser.parse_args()))
+    return nets.validate_training(parser, runner.validate(parser, parser.parse_args(argv)))
+
+
+def main():
+    args = parse()
     outputs = {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
     arrays = runner.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True)
     print("mean dis_test (rows n, columns d):")

@@ -20,10 +20,15 @@ def trial(n, d, rng, args):
     return runner.TrialResult({"nic": float(holds)}, "computed", dict(details, dual=lam))
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, solver=False)
     parser.set_defaults(sample=50)
-    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    return runner.validate(parser, parser.parse_args(argv), noiseless=True)
+
+
+def main():
+    args = parse()
     arrays = runner.run_grid(args, {"nic": "nic_norm"}, trial, "nic_norm", with_sigma=False,
                              skip_cell=common.skip_n_below_d)
     print("probability that NNIC-k holds (rows n, columns d; nan: n < d):")

@@ -25,9 +25,14 @@ def trial(n, d, rng, args):
     return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
-    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    return runner.validate(parser, parser.parse_args(argv), noiseless=True)
+
+
+def main():
+    args = parse()
     arrays = runner.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
                              skip_cell=common.skip_n_below_d)
     print("mean recovery rate (rows n, columns d; nan: n < d):")

@@ -32,11 +32,16 @@ def trial(n, d, rng, args):
     return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
 
 
-def main():
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
     parser = runner.make_parser(__doc__.splitlines()[0])
     parser.add_argument("--program", default="12", choices=sorted(PREFIXES),
                         help="12: the relaxed program (Figures 6, 21); 11: the exact program (Figure 4)")
-    args = runner.validate(parser, parser.parse_args(), noiseless=True)
+    return runner.validate(parser, parser.parse_args(argv), noiseless=True)
+
+
+def main():
+    args = parse()
     prefix = PREFIXES[args.program]
     arrays = runner.run_grid(args, {"rec": prefix}, trial, prefix, with_sigma=False)
     print(f"mean recovery rate of ({args.program}) (rows n, columns d):")
