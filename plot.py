@@ -82,6 +82,18 @@ def draw(ax, n_grid, d_grid, mean, is_distance):
     return ax.pcolormesh(n_grid, d_grid, masked, cmap=cmap, norm=norm, shading="nearest")
 
 
+def draw_theory(ax, name, n_grid, d_grid):
+    """The dashed n = 2d line and, on the skip recovery maps (name rec_rate_skip...),
+    Wendel's all-ones failure bound, with a legend naming them."""
+    n_line = np.linspace(n_grid.min(), n_grid.max(), 100)
+    inside = (n_line / 2 >= d_grid.min()) & (n_line / 2 <= d_grid.max())
+    ax.plot(n_line[inside], n_line[inside] / 2, "k--", linewidth=1.5, label="n = 2d")
+    if name.startswith("rec_rate_skip"):
+        draw_wendel_bound(ax, n_grid, d_grid)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=7)
+
+
 def draw_wendel_bound(ax, n_grid, d_grid):
     """The theoretical failure bound on Gaussian data: where the all-ones pattern exists,
     (12) cannot recover, so the rate is at most 1 - P(n, d) (Wendel's formula). Its 0.5
@@ -102,13 +114,7 @@ def render(path, theory=True):
     filled = draw(ax, n_grid, d_grid, trial_mean(array.astype(float)), is_distance)
     fig.colorbar(filled, ax=ax, label="mean distance" if is_distance else "recovery rate")
     if theory:
-        n_line = np.linspace(n_grid.min(), n_grid.max(), 100)
-        inside = (n_line / 2 >= d_grid.min()) & (n_line / 2 <= d_grid.max())
-        ax.plot(n_line[inside], n_line[inside] / 2, "k--", linewidth=1.5, label="n = 2d")
-        if os.path.basename(path).startswith("rec_rate_skip"):
-            draw_wendel_bound(ax, n_grid, d_grid)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", fontsize=8)
+        draw_theory(ax, os.path.basename(path), n_grid, d_grid)
     ax.set_xlabel("n")
     ax.set_ylabel("d")
     ax.set_title(title(path, sidecar), fontsize=9)

@@ -1,0 +1,41 @@
+"""The figure catalog: every panel's command is valid for its script, and figures are
+recomposed from existing runs without recomputation."""
+
+import os
+
+import matplotlib.image
+import pytest
+
+import figures
+from conftest import run_script
+
+
+@pytest.mark.parametrize("scale", ["paper", "quick"])
+def test_every_panel_command_parses_and_validates(scale, tmp_path):
+    for name, figure in figures.CATALOG.items():
+        for panel in figure.panels:
+            args = figures.parsed(panel, figures.arguments(figure, panel, scale, str(tmp_path)))
+            n, d, sample = figures.scaled(figure, scale)
+            assert (args.n, args.d, args.sample) == (n, d, sample), name
+            assert os.path.basename(figures.array_path(panel, args)).startswith(panel.array)
+        trials, seconds = figures.estimate(figure, scale)
+        assert trials > 0 and seconds > 0
+
+
+def test_quick_figure_is_recomposed_without_recomputation(tmp_path):
+    flags = ["fig6", "--scale", "quick", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")]
+    first = run_script("figures.py", *flags)
+    assert first.stdout.count("fig6 [") == 4  # four runs started
+    arrays = sorted((tmp_path / "results").glob("rec_rate_skip_*.npy"))
+    assert len(arrays) == 4
+    stamps = [path.stat().st_mtime_ns for path in arrays]
+    second = run_script("figures.py", *flags)
+    assert "fig6 [" not in second.stdout  # no script started: every run was complete
+    assert [path.stat().st_mtime_ns for path in arrays] == stamps
+    image = matplotlib.image.imread(tmp_path / "figures" / "fig6_quick.png")
+    assert image.shape[1] > 3 * image.shape[0]  # four panels side by side
+
+
+def test_unknown_figure_is_a_one_line_error(tmp_path):
+    result = run_script("figures.py", "fig99", check=False)
+    assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1 and "fig6" in result.stderr
