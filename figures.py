@@ -121,17 +121,21 @@ CHOICES = [
     "Figure 10's four panels: 2 neurons with optw 0, 1, 2 and 3 Gaussian neurons",
 ]
 
-# rough seconds per trial on this machine, one worker: overhead + size term, per script
-# (calibrated on the Figure 6 panel, 50 s on 2 workers, and the two benches)
-COST = {"rec_rate_skip": 1.0, "minnrm_skip": 1.0, "rec_rate_norm": 4.0, "minnrm_norm": 4.0, "nic_norm": 1.0,
-        "cvx_train_skip": 60.0, "cvx_train_norm": 60.0, "ncvx_train_skip": None, "ncvx_train_norm": None}
+# rough seconds on this machine, one worker: per trial, a fixed part plus a size term
+# 1e-9 n^2 (n + 2d) times the script's factor (calibrated on the Figure 6 panel, 50 s on
+# 2 workers, the solver bench and the quick gallery); plus each run's start-up (imports,
+# worker processes)
+COST = {"rec_rate_skip": (0.004, 1.8), "minnrm_skip": (0.004, 1.8), "rec_rate_norm": (0.006, 12.0),
+        "minnrm_norm": (0.006, 12.0), "nic_norm": (0.004, 1.8), "cvx_train_skip": (0.2, 150.0),
+        "cvx_train_norm": (0.2, 150.0), "ncvx_train_skip": None, "ncvx_train_norm": None}
+RUN_START_S = {"convex": 3.0, "trained": 6.0}
 
 
 def trial_seconds(panel, n, d):
     if COST[panel.script] is None:  # trained nets: 3.3 s at (400, 100), 0.075 s at (100, 50)
-        return 0.02 + 3.3 * (n / 400) ** 2.5 * (d / 100) ** 0.5
-    factor = 3.0 if "11" in panel.flags else COST[panel.script]
-    return 0.004 + factor * 1.0e-9 * n**2 * (n + 2 * d)
+        return 0.05 + 3.3 * (n / 400) ** 2.5 * (d / 100) ** 0.5
+    fixed, factor = (0.01, 3.0) if "11" in panel.flags else COST[panel.script]
+    return fixed + factor * 1.0e-9 * n**2 * (n + 2 * d)
 
 
 def scaled(figure, scale):
@@ -184,8 +188,9 @@ def estimate(figure, scale, workers=2):
         runs.add((panel.script, panel.flags))
         indices, n_grid, d_grid = cells(panel, n, d)
         trials += len(indices) * sample
-        seconds += sum(trial_seconds(panel, n_grid[i], d_grid[j]) for i, j in indices) * sample
-    return trials, seconds / workers
+        seconds += sum(trial_seconds(panel, n_grid[i], d_grid[j]) for i, j in indices) * sample / workers
+        seconds += RUN_START_S["trained" if panel.script.startswith("ncvx") else "convex"]
+    return trials, seconds
 
 
 def show_catalog(scale):
