@@ -263,7 +263,7 @@ def _norm_exact_parts(program):
     whitened = stacked_blocks([Ui for Ui, _, _ in blocks], d)
     # (2 D_i - I) X V_i S_i^{-1}, one (n, r_i) matrix per pattern, block-diagonal over i
     cone_maps = sp.block_diag([
-        stacked_blocks([(2.0 * patterns[:, [i]] - 1.0) * (X @ Vi / Si)], d) for i, (_, Si, Vi) in enumerate(blocks)
+        stacked_blocks([(2.0 * patterns[:, [i]] - 1.0) * F], d) for i, F in enumerate(norm_cone_maps(program))
     ]).tocsr()
     fit = whitened @ cp.vec(U - V, order="F")
     norms = cp.sum(cp.norm(U, 2, axis=0)) + cp.sum(cp.norm(V, 2, axis=0))
@@ -374,6 +374,18 @@ def group_operators(program):
     return fit, correlations
 
 
+def loss_weight(program):
+    """kappa of the block program: beta / 2 for the training forms (their objective
+    divided by beta is sum ||w_i|| + ||r||^2 / beta), 0 for the equality programs."""
+    return program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
+
+
+def norm_cone_maps(program):
+    """X V_i S_i^{-1} (n, r_i) for every whitened block: (13)'s cone on u_i is
+    (2 D_i - I) X V_i S_i^{-1} u_i >= 0."""
+    return [program.X @ V / S for _, S, V in program.blocks]
+
+
 def _skip_exact_cones(program):
     """G_i w = (2 D_i - I) X w_i for every pattern i, as (values, adjoint) for certify_group."""
     X, signs = program.X, 2.0 * program.patterns - 1.0
@@ -383,7 +395,7 @@ def _skip_exact_cones(program):
 def _norm_exact_cones(program):
     """G_i w = (2 D_i - I) X V_i S_i^{-1} w_i[:r_i], as (values, adjoint) for certify_group."""
     signs, d = 2.0 * program.patterns - 1.0, program.X.shape[1]
-    maps = [program.X @ V / S for _, S, V in program.blocks]
+    maps = norm_cone_maps(program)
 
     def values(W):
         return np.column_stack([F @ W[: F.shape[1], i] for i, F in enumerate(maps)]) * signs
@@ -405,7 +417,7 @@ def certify(program, primal, dual, cone_duals=None):
     with the cones of the exact forms. For a training form the gap is that of the
     program divided by beta, whose dual is the dual passed here.
     cone_duals: (n, 2m), the duals of the u_i cones then of the v_i cones."""
-    kappa = program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
+    kappa = loss_weight(program)
     fit, correlations = group_operators(program)
     W = block_columns(primal)
     if program.equation in ("12", "14"):
@@ -485,7 +497,7 @@ def _norm_block_program(program, exact):
     if not exact:
         return ipm.DenseBlocks(U, np.arange(m), np.ones(m)), None
     group, sign = np.r_[np.arange(m), np.arange(m)], np.r_[np.ones(m), -np.ones(m)]
-    F = _padded([program.X @ V / S for _, S, V in program.blocks], n, width)
+    F = _padded(norm_cone_maps(program), n, width)
     cones = ipm.SignCones(2.0 * program.patterns - 1.0, F, group, constrained=np.ones(2 * m, bool))
     return ipm.DenseBlocks(U, group, sign), cones
 
@@ -552,7 +564,7 @@ def solve_structured(program):
     it. Otherwise the exact form is solved with its cones.
     """
     equation = program.equation
-    kappa = program.beta / 2 if equation in TRAINING_FORMS else 0.0
+    kappa = loss_weight(program)
     build = _skip_block_program if equation in ("12", "11", "skip_train") else _norm_block_program
     blocks, _ = build(program, exact=False)
     relaxed = ipm.solve_blocks(blocks, program.y, kappa)
