@@ -66,19 +66,16 @@ def on_off(text):
     raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
 
 
-def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, beta=False):
-    """The reference command line plus --jobs, --resume, (convex scripts) --solver and
-    (training scripts, convex or not) --beta."""
-    parser = OneLineParser(description=description)
-    parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
-    parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
+def add_run_flags(parser, details=True):
+    """The flags every grid script shares: --seed, --sample, --save_folder, --jobs,
+    --resume, --retry-failed, --scheduler and (details=True) --save_details."""
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--sample", type=int, default=10, help="trials per (n, d) cell")
-    parser.add_argument("--optw", type=int, default=optw_default, help=f"planted model, one of {optw_choices}")
-    parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
-    parser.add_argument("--sigma", type=float, default=0.0, help="label noise level")
-    parser.add_argument("--save_details", type=on_off, nargs="?", const=True, default=False,
-                        help="also pickle every trial's data and solution (details/ subfolder)")
+    parser.add_argument("--sample", type=int, default=10, help="trials per cell")
+    if details:
+        parser.add_argument("--save_details", type=on_off, nargs="?", const=True, default=False,
+                            help="also pickle every trial's data and solution (details/ subfolder)")
+    else:
+        parser.set_defaults(save_details=False)
     parser.add_argument("--save_folder", default="./results/")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (1: serial)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
@@ -87,6 +84,19 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, b
     parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
                         help="run the grid on this Dask scheduler (e.g. tcp://host:8786); "
                              "default $DASK_SCHEDULER_ADDRESS, else local workers (--jobs)")
+    return parser
+
+
+def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, beta=False):
+    """The reference command line plus --jobs, --resume, (convex scripts) --solver and
+    (training scripts, convex or not) --beta."""
+    parser = OneLineParser(description=description)
+    parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
+    parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
+    parser.add_argument("--optw", type=int, default=optw_default, help=f"planted model, one of {optw_choices}")
+    parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
+    parser.add_argument("--sigma", type=float, default=0.0, help="label noise level")
+    add_run_flags(parser)
     if solver:
         parser.add_argument("--solver", default="auto",
                             help="auto or IPM (the structured solver), or a CVXPY solver such as CLARABEL or MOSEK")
@@ -110,16 +120,7 @@ def validate(parser, args, noiseless=False):
         if value < GRID_STEP or value % GRID_STEP:
             parser.error(f"--{flag} must be a multiple of {GRID_STEP} and at least {GRID_STEP} "
                          f"(the grid is 10, 20, ..., {flag.upper()}); got {value}")
-    if args.seed < 0:
-        parser.error(f"--seed must be a non-negative integer; got {args.seed}")
-    if args.sample < 1:
-        parser.error(f"--sample must be at least 1; got {args.sample}")
-    if args.jobs < 1:
-        parser.error(f"--jobs must be at least 1; got {args.jobs}")
-    if args.retry_failed and not args.resume:
-        parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
-    if args.scheduler is not None and "://" not in args.scheduler:
-        parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; got {args.scheduler!r}")
+    validate_run(parser, args)
     if args.optx not in OPTX_CHOICES:
         parser.error(f"--optx must be one of {', '.join(map(str, OPTX_CHOICES))}; got {args.optx}")
     if args.optw not in args.optw_choices:
@@ -148,6 +149,21 @@ def validate(parser, args, noiseless=False):
                   f"{programs.general_solver()} for training forms with --beta 0; {licence})")
         else:
             print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
+    return args
+
+
+def validate_run(parser, args):
+    """Check the flags of add_run_flags before any work, and that --save_folder is writable."""
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer; got {args.seed}")
+    if args.sample < 1:
+        parser.error(f"--sample must be at least 1; got {args.sample}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1; got {args.jobs}")
+    if args.retry_failed and not args.resume:
+        parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
+    if args.scheduler is not None and "://" not in args.scheduler:
+        parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; got {args.scheduler!r}")
     try:
         os.makedirs(args.save_folder, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=args.save_folder):
@@ -159,10 +175,10 @@ def validate(parser, args, noiseless=False):
 
 def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
     """Reference file name, e.g. dis_abs_minnrm_skip_n400_d100_w1_X0_sig0.1_sample5."""
-    parts = [prefix, f"n{args.n if n is None else n}", f"d{args.d if d is None else d}",
-             f"w{args.optw}", f"X{args.optx}"]
-    if getattr(args, "neu", None) is not None:
-        parts.append(f"neu{args.neu}")
+    parts = [prefix, f"n{args.n if n is None else n}", f"d{args.d if d is None else d}"]
+    for flag, tag in (("optw", "w"), ("optx", "X"), ("neu", "neu"), ("optmu", "mu")):
+        if getattr(args, flag, None) is not None:
+            parts.append(f"{tag}{getattr(args, flag)}")
     if with_sigma:
         parts.append(f"sig{args.sigma:g}")  # as the reference writes it: sig0, sig0.05, sig0.1
     parts.append(f"sample{args.sample if sample is None else sample}")
@@ -180,8 +196,21 @@ def grid(largest):
 
 
 def trial_rng(seed, n, d, trial):
-    """The trial's own generator, a function of (seed, n, d, trial) alone."""
-    return np.random.default_rng([seed, n, d, trial])
+    """The trial's own generator, a function of (seed, n, d, trial) alone. n and d are
+    the cell's two axis values; a non-integer value (a float axis such as lambda)
+    enters as round(1e6 value), so refining a grid keeps the data of its old cells."""
+    return np.random.default_rng([seed, seed_key(n), seed_key(d), trial])
+
+
+def seed_key(value):
+    """An axis value as a seed entry: an int as itself, a float as round(1e6 value)."""
+    return value if isinstance(value, (int, np.integer)) else int(round(float(value) * 1e6))
+
+
+def axis_values(values):
+    """An axis as Python ints when every value is integral (seeded as themselves), else floats."""
+    values = np.asarray(values)
+    return [int(v) for v in values] if np.issubdtype(values.dtype, np.integer) else [float(v) for v in values]
 
 
 def trial_mean(array):
@@ -376,7 +405,7 @@ RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details",
 DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
 
 
-def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None):
+def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None):
     """Run `work` over the (n, d, trial) grid and save one array per metric.
 
     outputs: {metric: file prefix}, e.g. {"rec": "rec_rate_skip"}; each array has
@@ -385,11 +414,15 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     <details stem>.state.npz. work(n, d, rng, args) -> TrialResult, or with
     batched=True work(n, d, [rng, ...], args) -> [TrialResult, ...] for all
     pending trials of a cell at once. skip_cell(n, d) -> reason or None: such
-    cells stay NaN, counted as "skipped (<reason>)".
+    cells stay NaN, counted as "skipped (<reason>)". axes: ((name, values), (name,
+    values)) for grids other than n = 10..N by d = 10..D (e.g. n by lambda); work
+    then takes the two axis values in place of (n, d).
     """
     from tqdm import tqdm
 
-    n_grid, d_grid = grid(args.n), grid(args.d)
+    axes = axes or (("n", grid(args.n)), ("d", grid(args.d)))
+    axis_names = [name for name, _ in axes]
+    n_grid, d_grid = (axis_values(values) for _, values in axes)
     shape = (len(n_grid), len(d_grid), args.sample)
     stems = {metric: file_stem(prefix, args, with_sigma) for metric, prefix in outputs.items()}
     run_stem = file_stem(details_prefix, args, with_sigma)
@@ -413,9 +446,9 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
         for j, d in enumerate(d_grid):
             pending = [int(t) for t in np.flatnonzero(~state.done[i, j])]
             units = [pending] if batched else [[t] for t in pending]
-            tasks += [(int(n), int(d), unit) for unit in units if unit]
-    index_n = {int(n): i for i, n in enumerate(n_grid)}
-    index_d = {int(d): j for j, d in enumerate(d_grid)}
+            tasks += [(n, d, unit) for unit in units if unit]
+    index_n = {n: i for i, n in enumerate(n_grid)}
+    index_d = {d: j for j, d in enumerate(d_grid)}
     errors_path = os.path.join(folder, run_stem + ".errors.log")
     run = {"started_utc": utc_now(), "host": platform.node(), "engine": _engine(args), "wall_s": 0.0,
            "trials": 0}
@@ -428,7 +461,8 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
         for metric, stem in stems.items():
             path = os.path.join(folder, stem)
             atomic_write(path + ".npy", lambda s, a=state.arrays[metric]: np.save(s, a))
-            sidecar = _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_path)
+            sidecar = _sidecar(args, state, metric, stem, run_stem, shape, dict(zip(axis_names, (n_grid, d_grid))),
+                               errors_path)
             atomic_write(path + ".json", lambda s, c=sidecar: s.write(json.dumps(c, indent=1).encode()))
 
     state.save()
@@ -442,9 +476,9 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
                 state.record((i, j, t), result)
                 if result.error:
                     with open(errors_path, "a") as log:
-                        log.write(f"--- n={n} d={d} trial={t} {utc_now()}\n{result.error}\n")
+                        log.write(f"--- {axis_names[0]}={n} {axis_names[1]}={d} trial={t} {utc_now()}\n{result.error}\n")
                 if args.save_details:
-                    _save_details(args, details_prefix, with_sigma, n, d, t, result)
+                    _save_details(args, details_prefix, with_sigma, dict(zip(axis_names, (n, d))), t, result)
             run["trials"] += len(trials)
             run["wall_s"] = round(time.time() - start, 3)
             state.save()
@@ -537,7 +571,7 @@ def _resumed_state(args, state_path, stems, outputs, shape, arguments):
     return state
 
 
-def _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_path):
+def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
     from common import RECOVERY_ATOL
 
     failed = int(state.failed().sum())
@@ -547,9 +581,8 @@ def _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_
         "file": stem + ".npy",
         "state": run_stem + ".state.npz",
         "shape": list(shape),
-        "axes": ["n", "d", "trial"],
-        "n_grid": n_grid.tolist(),
-        "d_grid": d_grid.tolist(),
+        "axes": [*grids, "trial"],
+        **{f"{name}_grid": values for name, values in grids.items()},
         "args": state.arguments,
         "seed": args.seed,
         "solver": getattr(args, "solver_name", None),
@@ -570,10 +603,15 @@ def _sidecar(args, state, metric, stem, run_stem, shape, n_grid, d_grid, errors_
     return sidecar
 
 
-def _save_details(args, details_prefix, with_sigma, n, d, trial, result):
-    """One pickle per trial, named as the reference names them, under details/."""
+def _save_details(args, details_prefix, with_sigma, cell, trial, result):
+    """One pickle per trial under details/, named as the reference names them on
+    (n, d) grids; on other axes, the run's name with the cell and trial appended."""
     folder = os.path.join(args.save_folder, "details")
     os.makedirs(folder, exist_ok=True)
-    name = file_stem(details_prefix, args, with_sigma, n=n, d=d, sample=trial) + ".pkl"
+    if list(cell) == ["n", "d"]:
+        name = file_stem(details_prefix, args, with_sigma, n=cell["n"], d=cell["d"], sample=trial) + ".pkl"
+    else:
+        cell_name = "_".join(f"{axis}{value:g}" for axis, value in cell.items())
+        name = f"{file_stem(details_prefix, args, with_sigma)}_{cell_name}_trial{trial}.pkl"
     payload = dict(result.details, status=result.status, **result.metrics)
     atomic_write(os.path.join(folder, name), lambda s: pickle.dump(payload, s))
