@@ -135,9 +135,11 @@ def stacked_blocks(matrices, width):
 class Program:
     """One convex program: its equation and its data.
 
-    equation: "12", "11", "skip_train" (skip network) or "14", "13", "norm_train"
-    (normalisation layer); beta is the weight decay of the training forms; blocks
-    are the whitened blocks of the normalisation programs (whitened_blocks).
+    equation: "12", "11", "skip_train" (skip network), "14", "13", "norm_train"
+    (normalisation layer) or "25" (the group lasso of a skip connection beside a
+    normalisation layer); beta is the weight decay of the training forms, lam the
+    lambda of (25); blocks are the whitened blocks of the normalisation programs
+    and of (25) (whitened_blocks).
     """
 
     equation: str
@@ -146,6 +148,7 @@ class Program:
     patterns: np.ndarray
     beta: float = 1e-6
     blocks: list | None = None
+    lam: float = 0.0
 
 
 @dataclass
@@ -293,9 +296,22 @@ def norm_train(program):
     return cp.Problem(cp.Minimize(objective), cones), variables
 
 
+def group_lasso(program):
+    """(25): min 1/2 ||X w0 + sum_i U_i w_i - y||^2 + lam (||w0|| + sum_i ||w_i||), the
+    relaxation of the regularised training problem (24) of a skip connection beside
+    a normalisation layer (the linear neuron X w0 is not normalised)."""
+    import cvxpy as cp
+
+    d, m = program.X.shape[1], len(program.blocks)
+    w0, W = cp.Variable(d), cp.Variable((d, m))
+    fit = program.X @ w0 + stacked_blocks([U for U, _, _ in program.blocks], d) @ cp.vec(W, order="F")
+    norms = cp.norm(w0, 2) + cp.sum(cp.norm(W, 2, axis=0))
+    return cp.Problem(cp.Minimize(cp.sum_squares(fit - program.y) / 2 + program.lam * norms)), {"w0": w0, "W": W}  # (25)
+
+
 BUILDERS = {
     "12": skip_relaxed, "11": skip_exact, "skip_train": skip_train,
-    "14": norm_relaxed, "13": norm_exact, "norm_train": norm_train,
+    "14": norm_relaxed, "13": norm_exact, "norm_train": norm_train, "25": group_lasso,
 }
 EQUALITY_PROGRAMS = ("12", "11", "14", "13")
 
@@ -346,7 +362,7 @@ def group_operators(program):
     """(fit, correlations) of the program's blocks as certify_group takes them, written
     from the program's own data: X, D_i X for the skip programs (columns w0, then
     w_i, or w0, u_i, v_i with v_i's blocks negated), U_i for the normalisation
-    programs (columns w_i, or u_i then v_i), zero-padded to d."""
+    programs (columns w_i, or u_i then v_i), zero-padded to d; X then U_i for (25)."""
     X, patterns = program.X, program.patterns
     d, m = X.shape[1], patterns.shape[1]
     exact = program.equation not in ("12", "14")
@@ -362,6 +378,15 @@ def group_operators(program):
 
         return fit, correlations
     whitened = [U for U, _, _ in program.blocks]
+    if program.equation == "25":  # columns w0, then w_i on U_i
+
+        def fit(W):
+            return X @ W[:, 0] + sum(U @ W[: U.shape[1], i + 1] for i, U in enumerate(whitened))
+
+        def correlations(lam):
+            return np.column_stack([X.T @ lam] + [np.pad(U.T @ lam, (0, d - U.shape[1])) for U in whitened])
+
+        return fit, correlations
 
     def fit(W):
         merged = W[:, :m] - (W[:, m:] if exact else 0.0)
@@ -376,7 +401,10 @@ def group_operators(program):
 
 def loss_weight(program):
     """kappa of the block program: beta / 2 for the training forms (their objective
-    divided by beta is sum ||w_i|| + ||r||^2 / beta), 0 for the equality programs."""
+    divided by beta is sum ||w_i|| + ||r||^2 / beta), lam for (25) (divided by lam:
+    sum ||w_i|| + ||r||^2 / (2 lam)), 0 for the equality programs."""
+    if program.equation == "25":
+        return program.lam
     return program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
 
 
@@ -420,8 +448,8 @@ def certify(program, primal, dual, cone_duals=None):
     kappa = loss_weight(program)
     fit, correlations = group_operators(program)
     W = block_columns(primal)
-    if program.equation in ("12", "14"):
-        return certify_group(fit, correlations, program.y, W, dual)
+    if program.equation in ("12", "14", "25"):
+        return certify_group(fit, correlations, program.y, W, dual, kappa)
     m = program.patterns.shape[1]
     if "w0" in primal:  # (11) and its training form: column 0 is the linear neuron, without cone
         values, adjoint = _skip_exact_cones(program)
@@ -506,6 +534,8 @@ def _relaxed_primal(program, u):
     """The block solution u (K, k) as the relaxed program's variables."""
     if program.equation in ("12", "11", "skip_train"):
         return {"w0": u[0], "W": u[1:].T.copy()}
+    if program.equation == "25":
+        return {"w0": u[0], "W": u[1:].T.copy()}  # every block padded to d already
     W = np.zeros((program.X.shape[1], len(u)))
     W[: u.shape[1]] = u.T
     return {"W": W}
@@ -538,10 +568,20 @@ def _value(program, primal):
     """The program's objective at its own variables (the training forms unscaled)."""
     W = block_columns(primal)
     norms = np.linalg.norm(W, axis=0).sum()
-    if program.equation not in TRAINING_FORMS:
+    if program.equation not in (*TRAINING_FORMS, "25"):
         return float(norms)
     fit, _ = group_operators(program)
-    return float(np.sum((fit(W) - program.y) ** 2) + program.beta * norms)
+    loss = np.sum((fit(W) - program.y) ** 2)
+    if program.equation == "25":
+        return float(loss / 2 + program.lam * norms)
+    return float(loss + program.beta * norms)
+
+
+def _group_lasso_block_program(program):
+    """(25): the block X (w0), then the whitened blocks U_i, all zero-padded to d."""
+    n, d = program.X.shape
+    U = _padded([program.X] + [U for U, _, _ in program.blocks], n, d)
+    return ipm.DenseBlocks(U, np.arange(len(U)), np.ones(len(U)))
 
 
 def _structured_solution(program, primal, block_solution, route, cone_duals=None):
@@ -565,6 +605,9 @@ def solve_structured(program):
     """
     equation = program.equation
     kappa = loss_weight(program)
+    if equation == "25":
+        solution = ipm.solve_blocks(_group_lasso_block_program(program), program.y, kappa)
+        return _structured_solution(program, _relaxed_primal(program, solution.u), solution, "direct")
     build = _skip_block_program if equation in ("12", "11", "skip_train") else _norm_block_program
     blocks, _ = build(program, exact=False)
     relaxed = ipm.solve_blocks(blocks, program.y, kappa)
@@ -594,6 +637,8 @@ def solve(program, solver="IPM"):
     (STRUCTURED_TOLERANCES for IPM, CHECK_TOL for CVXPY); anything else keeps the
     solver's status with accepted=False, so callers record NaN.
     """
+    if program.equation == "25" and not program.lam > 0:
+        raise ValueError(f"(25) needs lambda > 0; got {program.lam}")
     if solver == "IPM":
         if program.equation not in TRAINING_FORMS or program.beta > 0:
             return solve_structured(program)
@@ -616,11 +661,13 @@ def solve(program, solver="IPM"):
 
     solution.primal = {name: np.asarray(v.value) for name, v in variables.items()}
     solution.value = float(problem.value)
-    equality = problem.constraints[0]
-    if program.equation in EQUALITY_PROGRAMS and equality.dual_value is not None:
+    if program.equation in EQUALITY_PROGRAMS and problem.constraints[0].dual_value is not None:
         # CVXPY's Lagrangian adds +nu^T (fit - y); the paper's lambda is -nu.
-        solution.dual = -np.asarray(equality.dual_value)
-    if program.equation in ("12", "14"):
+        solution.dual = -np.asarray(problem.constraints[0].dual_value)
+    if program.equation == "25":  # at the optimum the dual is the scaled residual (y - fit) / lam
+        fit, _ = group_operators(program)
+        solution.dual = (program.y - fit(block_columns(solution.primal))) / program.lam
+    if program.equation in ("12", "14", "25"):
         if solution.dual is None:  # without a dual there is no certificate of optimality
             solution.status = f"{status} (no dual)"
             return solution

@@ -1,0 +1,80 @@
+"""Support recovery of the group lasso (25) as lambda varies: a skip connection beside a normalisation layer.
+
+Figure 13 (Theorem 10): d is fixed (--d), n runs over 10, 20, ..., N and lambda
+over --lam_num log-spaced values from --lam_min to --lam_max. Each trial draws X,
+a planted linear neuron w and noisy labels y = X w + z (z = sigma N(0, I)/sqrt(n)),
+samples arrangement patterns, whitens their blocks D_i X = U_i S_i V_i^T and solves
+
+    min 1/2 ||X w0 + sum_i U_i w_i - y||^2 + lambda (||w0|| + sum_i ||w_i||)      (25)
+
+A neuron is active when its block's norm exceeds 1e-4 (the suite's recovery
+tolerance). Recovery: exactly one active neuron, the linear one (w0 != 0 and every
+w_i = 0), as Theorem 10 states it. Arrays (n grid, lambda grid, trials): the
+recovery indicator, the number of active neurons and dis_abs = ||w0 - w||; NaN
+where the solve failed our certificate. Too small a lambda fits the noise with
+ReLU neurons, too large a one zeroes w0 as well: failure, success, failure.
+"""
+
+import numpy as np
+
+import common
+import programs
+import runner
+
+LAM_FLOOR = 1e-6  # lambda seeds its cell as round(1e6 lambda); smaller values would share seeds
+
+
+def lambdas(args):
+    """The lambda grid: lam_num values, log-spaced from lam_min to lam_max."""
+    return np.logspace(np.log10(args.lam_min), np.log10(args.lam_max), args.lam_num)
+
+
+def axes(args):
+    """The run's grid: n = 10, 20, ..., N by the lambda grid."""
+    return ("n", runner.grid(args.n)), ("lam", lambdas(args))
+
+
+def trial(n, lam, rng, args):
+    X, w, y = common.linear_planted_data(rng, n, args.d, args)
+    patterns, exist_all_one = common.arrangement_patterns(X, rng)
+    program = programs.Program("25", X, y, patterns, blocks=programs.whitened_blocks(X, patterns), lam=lam)
+    solution = programs.solve(program, args.solver_name)
+    metrics = {"rec": np.nan, "active": np.nan, "dis_abs": np.nan}
+    if solution.accepted:
+        linear_active = np.linalg.norm(solution.primal["w0"]) > common.RECOVERY_ATOL
+        relu_active = int(np.sum(np.linalg.norm(solution.primal["W"], axis=0) > common.RECOVERY_ATOL))
+        metrics = {"rec": float(linear_active and relu_active == 0), "active": float(linear_active + relu_active),
+                   "dis_abs": float(np.linalg.norm(solution.primal["w0"] - w))}
+    details = {"X": X, "w": w, "y": y, "dmat": patterns, "exist_all_one": exist_all_one, **solution.primal}
+    return runner.TrialResult(metrics, solution.outcome, details, solution.route)
+
+
+def parse(argv=None):
+    """The command line (argv, default sys.argv), every flag validated before any work."""
+    parser = runner.make_parser(__doc__.splitlines()[0], optw_default=0)
+    parser.set_defaults(n=200, d=20, sample=5, sigma=0.1)
+    parser.add_argument("--lam_min", type=float, default=1e-3, help="smallest lambda of the log grid")
+    parser.add_argument("--lam_max", type=float, default=10.0, help="largest lambda of the log grid")
+    parser.add_argument("--lam_num", type=int, default=25, help="lambda values, log-spaced")
+    args = parser.parse_args(argv)
+    for flag in ("lam_min", "lam_max"):
+        value = getattr(args, flag)
+        if not np.isfinite(value) or value < LAM_FLOOR:
+            parser.error(f"--{flag} must be a finite number >= {LAM_FLOOR:g}; got {value}")
+    if args.lam_max < args.lam_min:
+        parser.error(f"--lam_max must be at least --lam_min ({args.lam_min:g}); got {args.lam_max:g}")
+    if args.lam_num < 1:
+        parser.error(f"--lam_num must be at least 1; got {args.lam_num}")
+    return runner.validate(parser, args)
+
+
+def main():
+    args = parse()
+    outputs = {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
+    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args))
+    print(f"recovery rate (rows n, columns lambda = {', '.join(f'{lam:.3g}' for lam in lambdas(args))}):")
+    print(np.round(runner.trial_mean(arrays["rec"]), 2))
+
+
+if __name__ == "__main__":
+    main()

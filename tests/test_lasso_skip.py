@@ -1,0 +1,126 @@
+"""The group lasso (25) of Figure 13 (lasso_skip.py): its two limits in closed form,
+two solvers agreeing, and the failure-success-failure path in lambda."""
+
+import argparse
+
+import numpy as np
+import pytest
+
+import common
+import lasso_skip
+import programs
+import runner
+from conftest import run_script
+
+
+def lasso_args(**kwargs):
+    return argparse.Namespace(**dict(dict(optx=0, optw=0, sigma=0.1, d=10, solver_name="IPM"), **kwargs))
+
+
+def instance(n, d, sigma, seed=0):
+    rng = runner.trial_rng(seed, n, d, 0)
+    X, w, y = common.linear_planted_data(rng, n, d, lasso_args(sigma=sigma))
+    patterns, _ = common.arrangement_patterns(X, rng)
+    return X, w, y, patterns, programs.whitened_blocks(X, patterns)
+
+
+def group_lasso(X, y, patterns, blocks, lam):
+    return programs.Program("25", X, y, patterns, blocks=blocks, lam=lam)
+
+
+def min_norm_cvxpy(X, y, blocks):
+    """min ||w0|| + sum_i ||w_i|| s.t. X w0 + sum_i U_i w_i = y, written directly in CVXPY."""
+    import cvxpy as cp
+
+    w0 = cp.Variable(X.shape[1])
+    parts = [cp.Variable(U.shape[1]) for U, _, _ in blocks]
+    fit = X @ w0 + sum(U @ w for (U, _, _), w in zip(blocks, parts))
+    problem = cp.Problem(cp.Minimize(cp.norm(w0) + sum(cp.norm(w) for w in parts)), [fit == y])
+    problem.solve(solver="CLARABEL")
+    assert problem.status == "optimal"
+    return w0.value, [w.value for w in parts]
+
+
+def test_lambda_to_zero_gives_the_min_norm_solution():
+    """As lambda -> 0+ the minimiser of (25) tends to the min-norm interpolant; at
+    lambda = 1e-7 they agree to 1e-5, against CVXPY's min-norm solution."""
+    X, _, y, patterns, blocks = instance(40, 10, sigma=0.1)
+    solution = programs.solve(group_lasso(X, y, patterns, blocks, 1e-7), "IPM")
+    assert solution.accepted
+    w0, parts = min_norm_cvxpy(X, y, blocks)
+    assert np.allclose(solution.primal["w0"], w0, atol=1e-5)
+    for i, part in enumerate(parts):
+        assert np.allclose(solution.primal["W"][: len(part), i], part, atol=1e-5)
+    assert sum(np.linalg.norm(part) > 1e-4 for part in parts) > 0  # the noise needs ReLU neurons at lambda -> 0
+
+
+def test_noiseless_lambda_to_zero_recovers_the_planted_neuron():
+    X, w, y, patterns, blocks = instance(60, 10, sigma=0.0)
+    solution = programs.solve(group_lasso(X, y, patterns, blocks, 1e-8), "IPM")
+    assert solution.accepted
+    assert np.allclose(solution.primal["w0"], w, atol=1e-4) and np.allclose(solution.primal["W"], 0, atol=1e-4)
+
+
+def test_zero_is_optimal_exactly_above_the_largest_block_correlation():
+    """0 solves (25) iff lambda >= max_i ||A_i^T y|| (A_0 = X, A_i = U_i); just below, the
+    most correlated block alone turns active."""
+    X, _, y, patterns, blocks = instance(50, 10, sigma=0.1)
+    correlations = np.r_[np.linalg.norm(X.T @ y), [np.linalg.norm(U.T @ y) for U, _, _ in blocks]]
+    threshold = correlations.max()
+    above = programs.solve(group_lasso(X, y, patterns, blocks, 1.01 * threshold), "IPM")
+    assert above.accepted
+    assert np.linalg.norm(above.primal["w0"]) < 1e-6 and np.linalg.norm(above.primal["W"]) < 1e-6
+    below = programs.solve(group_lasso(X, y, patterns, blocks, 0.99 * threshold), "IPM")
+    norms = np.r_[np.linalg.norm(below.primal["w0"]), np.linalg.norm(below.primal["W"], axis=0)]
+    assert below.accepted and np.flatnonzero(norms > 1e-8).tolist() == [int(np.argmax(correlations))]
+
+
+@pytest.mark.parametrize("lam", [0.01, 0.3])
+def test_structured_solver_and_clarabel_agree(lam):
+    X, _, y, patterns, blocks = instance(40, 10, sigma=0.1, seed=3)
+    program = group_lasso(X, y, patterns, blocks, lam)
+    structured, general = programs.solve(program, "IPM"), programs.solve(program, "CLARABEL")
+    assert structured.accepted and general.accepted
+    assert structured.value == pytest.approx(general.value, rel=1e-6)
+    assert np.allclose(structured.primal["w0"], general.primal["w0"], atol=1e-4)
+
+
+def test_a_wrong_point_fails_the_certificate():
+    X, _, y, patterns, blocks = instance(40, 10, sigma=0.1)
+    program = group_lasso(X, y, patterns, blocks, 0.1)
+    solution = programs.solve(program, "IPM")
+    moved = dict(solution.primal, w0=solution.primal["w0"] * 1.01)
+    assert programs.certify(program, moved, solution.dual)["gap"] > programs.STRUCTURED_TOLERANCES["gap"]
+
+
+def test_trials_fail_then_succeed_then_fail_as_lambda_grows():
+    """Above n = 2d with noise: lambda = 1e-3 fits the noise with ReLU neurons, lambda = 0.3
+    keeps the linear neuron alone, lambda = 100 zeroes everything."""
+    n = 80  # d = 10 (lasso_args)
+    outcomes = {}
+    for lam in (1e-3, 0.3, 100.0):
+        results = [lasso_skip.trial(n, lam, runner.trial_rng(t, n, lam, 0), lasso_args(sigma=0.05)) for t in range(3)]
+        assert all(result.status in ("optimal", "optimal_inaccurate") for result in results)
+        outcomes[lam] = [(result.metrics["rec"], result.metrics["active"]) for result in results]
+    assert all(rec == 0 and active > 1 for rec, active in outcomes[1e-3])
+    assert all(rec == 1 and active == 1 for rec, active in outcomes[0.3])
+    assert all(rec == 0 and active == 0 for rec, active in outcomes[100.0])
+
+
+def test_the_run_saves_n_by_lambda_arrays(tmp_path):
+    run_script("lasso_skip.py", "--n", "30", "--d", "10", "--lam_num", "4", "--sample", "2", "--jobs", "1",
+               "--save_folder", str(tmp_path))
+    array = np.load(tmp_path / "rec_rate_lasso_skip_n30_d10_w0_X0_sig0.1_sample2.npy")
+    assert array.shape == (3, 4, 2) and not np.isnan(array).any()
+    import json
+
+    sidecar = json.loads((tmp_path / "rec_rate_lasso_skip_n30_d10_w0_X0_sig0.1_sample2.json").read_text())
+    assert sidecar["axes"] == ["n", "lam", "trial"]
+    assert sidecar["lam_grid"] == pytest.approx(np.logspace(-3, 1, 4).tolist())
+
+
+@pytest.mark.parametrize("flags, named", [(["--lam_min", "0"], "--lam_min"), (["--lam_max", "1e-4"], "--lam_max"),
+                                          (["--lam_num", "0"], "--lam_num")])
+def test_bad_lambda_flags_are_one_line_errors(flags, named, tmp_path):
+    result = run_script("lasso_skip.py", *flags, "--save_folder", str(tmp_path), check=False)
+    assert result.returncode != 0 and named in result.stderr and len(result.stderr.strip().splitlines()) == 1
