@@ -12,11 +12,13 @@ recomputation. --scale paper (the default) uses the paper's grid and trials,
 as figures/<name>_quick.png. --jobs and --scheduler pass through to the scripts.
 
 The catalog follows the paper's text and, where the text lost a setting, the authors'
-code; CHOICES lists every such choice. Figures the catalog does not yet reproduce
+code; CHOICES lists every such choice. Figures the catalog does not reproduce
 are listed by --list with the reason.
 """
 
+import argparse
 import contextlib
+import dataclasses
 import importlib
 import io
 import json
@@ -26,7 +28,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-import numpy as np
 
 import runner
 
@@ -48,7 +49,10 @@ class Panel:
 @dataclass(frozen=True)
 class Figure:
     """A figure of the paper: what it shows, its panels (drawn in rows of `columns`), and
-    the paper's grid (n <= n, d <= d) and trials per cell."""
+    the paper's grid (n <= n, d <= d; for scripts with their own axes, their --n and
+    --d) and trials per cell; quick: (n, d, sample) at --scale quick where the
+    QUICK caps do not fit the figure. kind: "map" (a colour map per panel) or "curves" (one
+    curve per value of the first axis against the second)."""
 
     what: str
     panels: tuple
@@ -56,6 +60,8 @@ class Figure:
     d: int
     sample: int
     columns: int = 4
+    kind: str = "map"
+    quick: tuple | None = None  # (n, d, sample) at --scale quick where QUICK does not fit
 
 
 def sigma_panels(script, array, flags=()):
@@ -63,6 +69,20 @@ def sigma_panels(script, array, flags=()):
 
 
 DATA = (("Gaussian", "0"), ("cubic", "1"), ("Haar", "2"), ("whitened cubic", "3"))
+NEURONS = {"2 neurons, Gaussian": ("--neu", "2", "--optw", "0"), "2 neurons, e_1, e_2": ("--neu", "2", "--optw", "1"),
+           "2 neurons, w2 = -w1": ("--neu", "2", "--optw", "2"), "3 neurons, Gaussian": ("--neu", "3", "--optw", "0"),
+           "3 neurons, e_1, e_2, e_3": ("--neu", "3", "--optw", "1")}
+
+
+def neuron_panels(script, array, names):
+    return tuple(Panel(name, script, NEURONS[name], array) for name in names)
+
+
+def trained_norm(names):
+    """Figures 40-43: dis_test of trained normalisation nets, one planted setting, sigma panels."""
+    return Figure(f"test distance of trained normalisation networks, {names}",
+                  sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm", NEURONS[names]), 400, 80, 10)
+
 
 CATALOG = {
     "fig4": Figure("recovery rate of a linear neuron with skip: the exact program (11) and its relaxation (12)",
@@ -85,11 +105,16 @@ CATALOG = {
     "fig9": Figure("dis_abs of (14), 2 neurons with w2 = -w1",
                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", ("--neu", "2", "--optw", "2")), 400, 80, 5),
     "fig10": Figure("probability that NNIC-k holds",
-                    (Panel("2 neurons, Gaussian", "nic_norm", ("--neu", "2", "--optw", "0"), "nic_norm"),
-                     Panel("2 neurons, e_1, e_2", "nic_norm", ("--neu", "2", "--optw", "1"), "nic_norm"),
-                     Panel("2 neurons, w2 = -w1", "nic_norm", ("--neu", "2", "--optw", "2"), "nic_norm"),
-                     Panel("3 neurons, Gaussian", "nic_norm", ("--neu", "3", "--optw", "0"), "nic_norm")),
+                    neuron_panels("nic_norm", "nic_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
+                                                           "2 neurons, w2 = -w1", "3 neurons, Gaussian")),
                     400, 80, 50),
+    "fig13": Figure("Theorem 10: exactly one active neuron (the linear one) in the group lasso (25), d = 20",
+                    tuple(Panel(f"sigma = {sigma}", "lasso_skip", ("--sigma", sigma), "rec_rate_lasso_skip")
+                          for sigma in SIGMAS[1:]), 200, 20, 5),
+    "fig19": Figure("Proposition 23: P(the pattern of mu1/|mu1| - mu2/|mu2| splits a Gaussian mixture), n = 100",
+                    tuple(Panel(title, "prob_mixture", ("--optmu", optmu), "prob_mixture")
+                          for title, optmu in (("mu = +-1", "0"), ("Gaussian mu", "1"), ("unit Gaussian mu", "2"))),
+                    100, 80, 5000, kind="curves", quick=(100, 80, 500)),
     "fig25": Figure("dis_abs of the skip training form of (11), optw 1",
                     sigma_panels("cvx_train_skip", "dis_abs_cvx_train_skip"), 400, 100, 5),
     "fig26": Figure("dis_test of the skip training form of (11), optw 1",
@@ -101,16 +126,28 @@ CATALOG = {
                     sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1")), 400, 100, 5),
     "fig33": Figure("test distance of trained normalisation networks, one neuron",
                     sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm"), 400, 100, 10),
+    "fig35": Figure("recovery rate of 2 planted normalised neurons by (14)",
+                    neuron_panels("rec_rate_norm", "rec_rate_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
+                                                                     "2 neurons, w2 = -w1")), 400, 80, 5, 3),
+    "fig36": Figure("recovery rate of 3 planted normalised neurons by (14)",
+                    neuron_panels("rec_rate_norm", "rec_rate_norm", ("3 neurons, Gaussian", "3 neurons, e_1, e_2, e_3")),
+                    400, 80, 5, 2),
+    "fig37": Figure("dis_abs of (14), 2 Gaussian neurons",
+                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["2 neurons, Gaussian"]), 400, 80, 5),
+    "fig38": Figure("dis_abs of (14), 2 neurons e_1, e_2",
+                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["2 neurons, e_1, e_2"]), 400, 80, 5),
+    "fig39": Figure("dis_abs of (14), 3 Gaussian neurons",
+                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["3 neurons, Gaussian"]), 400, 80, 5),
+    "fig40": trained_norm("2 neurons, Gaussian"),
+    "fig41": trained_norm("2 neurons, e_1, e_2"),
+    "fig42": trained_norm("2 neurons, w2 = -w1"),
+    "fig43": trained_norm("3 neurons, Gaussian"),
 }
 
-NOT_YET = {
-    "fig13": "Theorem 10's group lasso (25) support recovery: no script yet (ipm.solve_blocks takes the program)",
-    "fig19": "Proposition 23's Gaussian-mixture pattern probability: no script yet",
-    "fig35-39": "recovery and dis_abs with 2-3 neurons, optw 0/1/2: the scripts exist, the panels are not cataloged yet",
-    "fig40-43": "dis_test of trained normalisation nets with several neurons: not cataloged yet",
-}
 NOT_REPRODUCED = {
     "fig1-3, 12, 14-18": "illustrations and limit functions of the theory, whose formulas the paper's text lost",
+    "fig11, 20, 22-24, 28, 30, 32, 34": "the text's references do not say what they show (22-23 are 'similar' to "
+                                        "Figure 7); the scripts write the likely arrays, the catalog does not compose them",
 }
 CHOICES = [
     "noise levels sigma in {0, 0.05, 0.1, 0.2} (the text says only 'various noise levels')",
@@ -119,7 +156,15 @@ CHOICES = [
     "Figure 5 and Figures 9, 10 use d <= 80 (as Figures 35-43)",
     "Figure 7 shows dis_abs (top row) and dis_test (bottom row) of the same runs",
     "Figure 10's four panels: 2 neurons with optw 0, 1, 2 and 3 Gaussian neurons",
+    "Figure 13: d = 20, n <= 200, 25 values of lambda log-spaced over [1e-3, 10], sigma 0.05, 0.1, 0.2 as its "
+    "three panels; success = w0 active and every ReLU block zero (norms against 1e-4)",
+    "Figure 19: z ~ N(0, I_d / s^2), s = 1, 1.5, ..., 8.5; panels mu = +-(1, ..., 1), Gaussian, unit Gaussian",
+    "Figures 35-43 (settings lost with the captions): 35 recovery with 2 neurons, optw 0, 1, 2; 36 with 3 neurons, "
+    "optw 0, 1; 37-39 dis_abs with sigma panels for 2 Gaussian, 2 e_j and 3 Gaussian neurons (Figure 9 has "
+    "w2 = -w1); 40-43 trained nets' dis_test with sigma panels for 2 Gaussian, 2 e_j, w2 = -w1 and 3 Gaussian "
+    "neurons; all d <= 80",
 ]
+NOISELESS_SCRIPTS = ("rec_rate_skip", "rec_rate_norm", "nic_norm")  # their arrays carry no sig in the name
 
 # rough seconds on this machine, one worker: per trial, a fixed part plus a size term
 # 1e-9 n^2 (n + 2d) times the script's factor (calibrated on the Figure 6 panel, 50 s on
@@ -127,7 +172,8 @@ CHOICES = [
 # worker processes)
 COST = {"rec_rate_skip": (0.004, 1.8), "minnrm_skip": (0.004, 1.8), "rec_rate_norm": (0.006, 12.0),
         "minnrm_norm": (0.006, 12.0), "nic_norm": (0.004, 1.8), "cvx_train_skip": (0.2, 150.0),
-        "cvx_train_norm": (0.2, 150.0), "ncvx_train_skip": None, "ncvx_train_norm": None}
+        "cvx_train_norm": (0.2, 150.0), "ncvx_train_skip": None, "ncvx_train_norm": None,
+        "lasso_skip": (0.004, 5.0), "prob_mixture": (4e-5, 0.0)}
 RUN_START_S = {"convex": 3.0, "trained": 6.0}
 
 
@@ -141,7 +187,7 @@ def trial_seconds(panel, n, d):
 def scaled(figure, scale):
     if scale == "paper":
         return figure.n, figure.d, figure.sample
-    return min(figure.n, QUICK["n"]), min(figure.d, QUICK["d"]), QUICK["sample"]
+    return figure.quick or (min(figure.n, QUICK["n"]), min(figure.d, QUICK["d"]), QUICK["sample"])
 
 
 def arguments(figure, panel, scale, results, extra=()):
@@ -157,7 +203,7 @@ def parsed(panel, argv):
 
 
 def array_path(panel, args):
-    with_sigma = not panel.array.startswith(("rec_rate", "nic"))
+    with_sigma = hasattr(args, "sigma") and panel.script not in NOISELESS_SCRIPTS
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
@@ -169,26 +215,33 @@ def complete(path):
         return bool(json.load(stream).get("complete"))
 
 
-def cells(panel, n, d):
-    """Cells a panel runs (the norm scripts skip n < d)."""
-    n_grid, d_grid = runner.grid(n), runner.grid(d)
-    mask = np.ones((len(n_grid), len(d_grid)), bool)
-    if panel.script.endswith("_norm"):
-        mask = n_grid[:, None] >= d_grid[None, :]
-    return [(int(a), int(b)) for a, b in zip(*np.nonzero(mask))], n_grid, d_grid
+def cell_sizes(panel, args):
+    """(n, d) of every cell a panel runs: the (n, d) grid (the norm scripts skip n < d),
+    or the grid of a script with its own axes (its axes(args)), sized by its --n and --d."""
+    module = importlib.import_module(panel.script)
+    if hasattr(module, "axes"):
+        (rows, row_values), (columns, column_values) = module.axes(args)
+        sizes = []
+        for a in row_values:
+            for b in column_values:
+                cell = {"n": args.n, "d": args.d, rows: a, columns: b}  # an axis overrides --n or --d
+                sizes.append((cell["n"], cell["d"]))
+        return sizes
+    n_grid, d_grid = runner.grid(args.n), runner.grid(args.d)
+    return [(int(a), int(b)) for a in n_grid for b in d_grid if a >= b or not panel.script.endswith("_norm")]
 
 
 def estimate(figure, scale, workers=2):
     """(trials, estimated wall seconds on `workers` cores) of a figure's runs (shared runs once)."""
-    n, d, sample = scaled(figure, scale)
     runs, trials, seconds = set(), 0, 0.0
     for panel in figure.panels:
         if (panel.script, panel.flags) in runs:
             continue
         runs.add((panel.script, panel.flags))
-        indices, n_grid, d_grid = cells(panel, n, d)
-        trials += len(indices) * sample
-        seconds += sum(trial_seconds(panel, n_grid[i], d_grid[j]) for i, j in indices) * sample / workers
+        args = parsed(panel, arguments(figure, panel, scale, "results/"))
+        sizes = cell_sizes(panel, args)
+        trials += len(sizes) * args.sample
+        seconds += sum(trial_seconds(panel, n, d) for n, d in sizes) * args.sample / workers
         seconds += RUN_START_S["trained" if panel.script.startswith("ncvx") else "convex"]
     return trials, seconds
 
@@ -197,7 +250,8 @@ def show_catalog(scale):
     print(f"figure catalog (--scale {scale}; estimated wall time on this 2-core machine, rough)\n")
     for name, figure in CATALOG.items():
         trials, seconds = estimate(figure, scale)
-        kind = "trained nets" if any(p.script.startswith("ncvx") for p in figure.panels) else "programs"
+        kind = ("trained nets" if any(p.script.startswith("ncvx") for p in figure.panels)
+                else "Monte Carlo draws" if figure.kind == "curves" else "programs")
         print(f"{name}: {figure.what}")
         print(f"  {len(figure.panels)} panels, {trials} {kind}, about {format_seconds(seconds)}")
         for panel in figure.panels:
@@ -205,11 +259,10 @@ def show_catalog(scale):
                   + " ".join(arguments(figure, panel, scale, "results/")[:-2]) + f"  -> {panel.array}")
     # runs shared by several figures (Figures 25 and 26) count once
     runs = {(panel.script, panel.flags): (figure, panel) for figure in CATALOG.values() for panel in figure.panels}
-    total = sum(estimate(Figure("", (panel,), figure.n, figure.d, figure.sample), scale)[1]
-                for figure, panel in runs.values())
+    total = sum(estimate(dataclasses.replace(figure, panels=(panel,)), scale)[1] for figure, panel in runs.values())
     print(f"\nall cataloged figures at --scale {scale}: {len(runs)} runs, about {format_seconds(total)}")
-    print("\nnot yet reproduced:")
-    for name, reason in {**NOT_YET, **NOT_REPRODUCED}.items():
+    print("\nnot reproduced:")
+    for name, reason in NOT_REPRODUCED.items():
         print(f"  {name}: {reason}")
     print("\nchoices where the paper's text is silent:")
     for choice in CHOICES:
@@ -253,19 +306,23 @@ def compose(name, figure, scale, paths, out):
                              constrained_layout=True)
     artist = None
     for ax, panel, path in zip(axes.ravel(), figure.panels, paths):
-        array, sidecar, n_grid, d_grid = plot.load(path)
-        is_distance = panel.array.startswith("dis_")
-        artist = plot.draw(ax, n_grid, d_grid, runner.trial_mean(array.astype(float)), is_distance)
-        plot.draw_theory(ax, os.path.basename(path), n_grid, d_grid)
+        array, sidecar, row_grid, column_grid = plot.load(path)
+        mean = runner.trial_mean(array.astype(float))
+        if figure.kind == "curves":
+            draw_curves(ax, panel, sidecar, row_grid, column_grid, mean)
+        else:
+            artist = plot.draw(ax, row_grid, column_grid, mean, panel.array.startswith("dis_"))
+            if plot.axis_names(sidecar) == ("n", "d"):
+                plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
+            plot.label_axes(ax, sidecar)
         title = panel.title + (" (incomplete)" if not sidecar.get("complete", True) else "")
         ax.set_title(title + (f"\n{panel.array.split('_', 2)[0]}_{panel.array.split('_', 2)[1]}"
                               if rows > 1 and panel.array.startswith("dis_") else ""), fontsize=9)
-        ax.set_xlabel("n")
-        ax.set_ylabel("d")
     for ax in axes.ravel()[len(figure.panels):]:
         ax.set_visible(False)
-    is_distance = figure.panels[0].array.startswith("dis_")
-    fig.colorbar(artist, ax=axes, label="mean distance" if is_distance else "rate", shrink=0.9)
+    if artist is not None:
+        is_distance = figure.panels[0].array.startswith("dis_")
+        fig.colorbar(artist, ax=axes, label="mean distance" if is_distance else "rate", shrink=0.9)
     suffix = "" if scale == "paper" else f" ({scale} scale)"
     fig.suptitle(f"{name}: {figure.what}{suffix}", fontsize=10)
     os.makedirs(out, exist_ok=True)
@@ -273,6 +330,27 @@ def compose(name, figure, scale, paths, out):
     fig.savefig(png, dpi=110)
     plt.close(fig)
     return png
+
+
+def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
+    """One curve per value of the first axis against the second, with the script's
+    exact probability dashed where it has one (its exact_probability(args, row, column))."""
+    import plot
+
+    rows, columns = plot.axis_names(sidecar)
+    module = importlib.import_module(panel.script)
+    args = argparse.Namespace(**sidecar["args"])
+    for i, row in enumerate(row_grid):
+        line, = ax.plot(column_grid, mean[i], marker="o", markersize=3, label=f"{rows} = {row:g}")
+        exact = module.exact_probability(args, row, column_grid) if hasattr(module, "exact_probability") else None
+        if exact is not None:
+            ax.plot(column_grid, exact, linestyle="--", color=line.get_color(), linewidth=1)
+    if hasattr(module, "exact_probability") and module.exact_probability(args, row_grid[0], column_grid) is not None:
+        ax.plot([], [], "k--", linewidth=1, label="closed form")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel(plot.AXIS_LABELS.get(columns, columns))
+    ax.set_ylabel("probability")
+    ax.legend(fontsize=7, loc="lower right")
 
 
 def main():

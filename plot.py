@@ -2,7 +2,8 @@
 
 `python plot.py results/` renders every .npy under the folder (recursively);
 `python plot.py FILE.npy` renders one. Each map is the trial mean over the
-(n, d) grid as filled contours: n on the x axis, d on the y axis, jet colours,
+(n, d) grid (or the two axes its sidecar names) as filled contours: n on the x
+axis, d on the y axis, jet colours,
 levels 0 to 1 by 0.1, an open-ended top level for distances, the theoretical
 n = 2d line dashed and, on the skip recovery maps, Wendel's all-ones failure bound
 dotted (both off with --no-theory). Cells with no finished trial (skipped
@@ -29,11 +30,13 @@ import common  # noqa: E402
 from runner import OneLineParser, grid, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
+AXIS_LABELS = {"lam": "lambda", "s": "s (inverse noise scale)"}
 WENDEL_LEVELS = [0.1, 0.5, 0.9]
 
 
 def load(path):
-    """The array (n grid, d grid, trials), its sidecar ({} when absent) and the grids;
+    """The array (n grid, d grid, trials), its sidecar ({} when absent) and the grids
+    of its first two axes (n and d unless the sidecar names others, e.g. n and lam);
     ValueError with the reason when the file is no such array."""
     try:
         array = np.load(path, allow_pickle=False)
@@ -48,9 +51,24 @@ def load(path):
     if os.path.exists(sidecar_path):
         with open(sidecar_path) as stream:
             sidecar = json.load(stream)
-    n_grid = np.array(sidecar.get("n_grid", grid(10 * array.shape[0])))
-    d_grid = np.array(sidecar.get("d_grid", grid(10 * array.shape[1])))
+    rows, columns = axis_names(sidecar)
+    n_grid = np.array(sidecar.get(f"{rows}_grid", grid(10 * array.shape[0])))
+    d_grid = np.array(sidecar.get(f"{columns}_grid", grid(10 * array.shape[1])))
     return array, sidecar, n_grid, d_grid
+
+
+def axis_names(sidecar):
+    """The names of an array's first two axes: ("n", "d") unless its sidecar says otherwise."""
+    return tuple(sidecar.get("axes", ["n", "d"])[:2])
+
+
+def label_axes(ax, sidecar):
+    """Axis labels from the sidecar's axis names; a lambda axis on a log scale."""
+    rows, columns = axis_names(sidecar)
+    ax.set_xlabel(AXIS_LABELS.get(rows, rows))
+    ax.set_ylabel(AXIS_LABELS.get(columns, columns))
+    if columns == "lam":
+        ax.set_yscale("log")
 
 
 def title(path, sidecar):
@@ -58,8 +76,8 @@ def title(path, sidecar):
     if not sidecar:
         return name
     args = sidecar["args"]
-    parts = [f"optw {args['optw']}", f"optx {args['optx']}", f"sigma {args['sigma']}",
-             f"{args['sample']} trials"]
+    parts = [f"{flag} {args[flag]}" for flag in ("optw", "optx", "optmu", "sigma") if flag in args]
+    parts.append(f"{args['sample']} trials")
     if args.get("neu") is not None:
         parts.insert(0, f"{args['neu']} neuron(s)")
     if sidecar.get("solver"):
@@ -113,10 +131,9 @@ def render(path, theory=True):
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     filled = draw(ax, n_grid, d_grid, trial_mean(array.astype(float)), is_distance)
     fig.colorbar(filled, ax=ax, label="mean distance" if is_distance else "recovery rate")
-    if theory:
+    if theory and axis_names(sidecar) == ("n", "d"):
         draw_theory(ax, os.path.basename(path), n_grid, d_grid)
-    ax.set_xlabel("n")
-    ax.set_ylabel("d")
+    label_axes(ax, sidecar)
     ax.set_title(title(path, sidecar), fontsize=9)
     png = os.path.splitext(path)[0] + ".png"
     fig.savefig(png, dpi=120, bbox_inches="tight")
