@@ -144,6 +144,46 @@ CATALOG = {
     "fig43": trained_norm("3 neurons, Gaussian"),
 }
 
+
+
+@dataclass(frozen=True)
+class Extension:
+    """A result beyond the paper, made by one script that draws its own figure (--figure).
+    flags: {scale: flags}; inputs: {scale: panels} whose arrays the script compares
+    against (--compare), run first; seconds: {scale: wall seconds measured here}."""
+
+    what: str
+    script: str
+    flags: dict
+    seconds: dict
+    inputs: dict = dataclasses.field(default_factory=dict)
+
+
+def trained_skip(n, d, sample):
+    return (Panel("trained skip networks, sigma 0", "ncvx_train_skip",
+                  ("--n", str(n), "--d", str(d), "--sample", str(sample), "--sigma", "0"), "dis_test_ncvx_train_skip"),)
+
+
+QUICK_TRANSITION = ("--sample", "20", "--bootstrap", "100")
+EXTENSIONS = {
+    "ext_transition_skip": Extension(
+        "EXTENSION, not in the paper: the transition of (12) per d, fitted n*/d with 95% intervals and 10-90% widths",
+        "transition", {"paper": (), "quick": ("--ds", "10", "20", *QUICK_TRANSITION)},
+        {"paper": 357, "quick": 15}),
+    "ext_transition_norm2": Extension(
+        "EXTENSION, not in the paper: the same for (14) with 2 normalised neurons",
+        "transition", {"paper": ("--experiment", "norm", "--neu", "2", "--ds", "10", "20", "40"),
+                       "quick": ("--experiment", "norm", "--neu", "2", "--ds", "10", *QUICK_TRANSITION)},
+        {"paper": 1500, "quick": 40}),
+    "ext_kernel": Extension(
+        "EXTENSION, not in the paper: the kernel bound's measure sqrt(2 y^T H^-1 y / n) beside trained skip "
+        "networks' dis_test (optw 1, sigma 0)",
+        "kernel_measure", {"paper": ("--n", "400", "--d", "100", "--sample", "10", "--sigma", "0"),
+                           "quick": ("--n", "60", "--d", "30", "--sample", "3", "--sigma", "0")},
+        {"paper": 400, "quick": 15},
+        {"paper": trained_skip(200, 50, 10), "quick": trained_skip(60, 30, 3)}),
+}
+
 NOT_REPRODUCED = {
     "fig1-3, 12, 14-18": "illustrations and limit functions of the theory, whose formulas the paper's text lost",
     "fig11, 20, 22-24, 28, 30, 32, 34": "the text's references do not say what they show (22-23 are 'similar' to "
@@ -261,6 +301,13 @@ def show_catalog(scale):
     runs = {(panel.script, panel.flags): (figure, panel) for figure in CATALOG.values() for panel in figure.panels}
     total = sum(estimate(dataclasses.replace(figure, panels=(panel,)), scale)[1] for figure, panel in runs.values())
     print(f"\nall cataloged figures at --scale {scale}: {len(runs)} runs, about {format_seconds(total)}")
+    print("\nextensions (not figures of the paper; measured wall time here):")
+    for name, extension in EXTENSIONS.items():
+        print(f"{name}: {extension.what}\n  about {format_seconds(extension.seconds[scale])}")
+        for panel in extension.inputs.get(scale, ()):
+            print(f"    [input: {panel.title}] python {panel.script}.py {' '.join(panel.flags)}  -> {panel.array}")
+        compare = " --compare <the input's array>" if extension.inputs else ""
+        print(f"    python {extension.script}.py {' '.join(extension.flags[scale])}{compare} --figure <out>/{name}.png")
     print("\nnot reproduced:")
     for name, reason in NOT_REPRODUCED.items():
         print(f"  {name}: {reason}")
@@ -353,9 +400,29 @@ def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
     ax.legend(fontsize=7, loc="lower right")
 
 
+def extension_command(name, extension, scale, results, out, passthrough):
+    """Run an extension's inputs (reused when complete), then its script; returns the PNG path."""
+    compare = []
+    for panel in extension.inputs.get(scale, ()):
+        argv = [*panel.flags, "--save_folder", results]
+        path = array_path(panel, parsed(panel, argv))
+        if not complete(path):
+            command = [sys.executable, os.path.join(ROOT, panel.script + ".py"), *argv, "--resume", *passthrough]
+            print(f"{name} [input: {panel.title}]: {' '.join(command[1:])}", flush=True)
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        compare += ["--compare", path]
+    os.makedirs(out, exist_ok=True)
+    png = os.path.join(out, f"{name}{'' if scale == 'paper' else '_' + scale}.png")
+    command = [sys.executable, os.path.join(ROOT, extension.script + ".py"), *extension.flags[scale],
+               "--save_folder", results, "--resume", "--figure", png, *compare, *passthrough]
+    print(f"{name}: {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return png
+
+
 def main():
     parser = runner.OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("figures", nargs="*", help=f"figure names ({', '.join(CATALOG)}) or all")
+    parser.add_argument("figures", nargs="*", help=f"figure names ({', '.join([*CATALOG, *EXTENSIONS])}) or all")
     parser.add_argument("--list", action="store_true", help="print the catalog and exit")
     parser.add_argument("--scale", default="paper", choices=("paper", "quick"))
     parser.add_argument("--results", default="./results/", help="folder of the runs' arrays")
@@ -366,23 +433,34 @@ def main():
     if args.list:
         show_catalog(args.scale)
         return
-    names = list(CATALOG) if args.figures == ["all"] else args.figures
-    unknown = [name for name in names if name not in CATALOG]
+    names = [*CATALOG, *EXTENSIONS] if args.figures == ["all"] else args.figures
+    unknown = [name for name in names if name not in CATALOG and name not in EXTENSIONS]
     if not names or unknown:
-        parser.error(f"figures: choose from {', '.join(CATALOG)} or all; got {', '.join(unknown) or 'none'}")
+        parser.error(f"figures: choose from {', '.join([*CATALOG, *EXTENSIONS])} or all; "
+                     f"got {', '.join(unknown) or 'none'}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
         ["--scheduler", args.scheduler] if args.scheduler else [])
-    for name in names:
+    for name in names:  # every command validates before any work starts
+        if name in EXTENSIONS:
+            extension = EXTENSIONS[name]
+            for panel in extension.inputs.get(args.scale, ()):
+                parsed(panel, [*panel.flags, "--save_folder", args.results, *passthrough])
+            parsed(Panel(name, extension.script, (), ""),
+                   [*extension.flags[args.scale], "--save_folder", args.results, *passthrough])
+            continue
         figure = CATALOG[name]
-        for panel in figure.panels:  # every command validates before any work starts
+        for panel in figure.panels:
             parsed(panel, arguments(figure, panel, args.scale, args.results, passthrough))
     for name in names:
         start = time.time()
-        figure = CATALOG[name]
-        paths = run_panels(name, figure, args.scale, args.results, passthrough)
-        png = compose(name, figure, args.scale, paths, args.out)
+        if name in EXTENSIONS:
+            png = extension_command(name, EXTENSIONS[name], args.scale, args.results, args.out, passthrough)
+        else:
+            figure = CATALOG[name]
+            png = compose(name, figure, args.scale, run_panels(name, figure, args.scale, args.results, passthrough),
+                          args.out)
         print(f"{png}  ({time.time() - start:.1f} s)")
 
 

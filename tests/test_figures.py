@@ -39,3 +39,15 @@ def test_quick_figure_is_recomposed_without_recomputation(tmp_path):
 def test_unknown_figure_is_a_one_line_error(tmp_path):
     result = run_script("figures.py", "fig99", check=False)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1 and "fig6" in result.stderr
+
+
+@pytest.mark.parametrize("scale", ["paper", "quick"])
+def test_every_extension_command_parses_and_validates(scale, tmp_path):
+    for name, extension in figures.EXTENSIONS.items():
+        assert "not in the paper" in extension.what
+        for panel in extension.inputs.get(scale, ()):
+            args = figures.parsed(panel, [*panel.flags, "--save_folder", str(tmp_path)])
+            assert os.path.basename(figures.array_path(panel, args)).startswith(panel.array)
+        args = figures.parsed(figures.Panel(name, extension.script, (), ""),
+                              [*extension.flags[scale], "--save_folder", str(tmp_path)])
+        assert args.save_folder == str(tmp_path)
