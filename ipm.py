@@ -385,8 +385,14 @@ def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iter
     """
     # rounding can push a last iterate onto a cone's boundary (sqrt of a negative
     # determinant): the NaN ends the iteration and the best iterate is returned
-    with _blas_controller().limit(limits=1, user_api="blas"), np.errstate(invalid="ignore", divide="ignore"):
+    with one_blas_thread(), np.errstate(invalid="ignore", divide="ignore"):
         return _solve(blocks, y, float(kappa), cones, tolerance, max_iterations)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread (on two busy cores threaded BLAS made
+    small dense solves 50-100x slower)."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 @functools.cache

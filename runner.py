@@ -35,6 +35,7 @@ from importlib import metadata
 
 import numpy as np
 
+import ipm
 import programs
 
 SEED = 97006855
@@ -242,11 +243,12 @@ def failed_trial(metrics, error):
 
 
 def _run_task(work, batched, metrics, n, d, trials, seed, args):
-    """One unit of work in a worker: a single trial, or all pending trials of a cell.
-    An exception fails the unit's trials, not the grid."""
+    """One unit of work in a worker, on one BLAS thread: a single trial, or all pending
+    trials of a cell. An exception fails the unit's trials, not the grid."""
     try:
         rngs = [trial_rng(seed, n, d, t) for t in trials]
-        results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
+        with ipm.one_blas_thread():
+            results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
     except Exception as error:  # a failed trial is a result: recorded, never fatal
         results = [failed_trial(metrics, error) for _ in trials]
     if not args.save_details:  # a trial's data are megabytes: send back only what is kept
