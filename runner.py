@@ -403,7 +403,7 @@ def _code(names, name):
 
 # the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
 RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
-                  "device", "solver"}
+                  "device", "solver", "compare", "figure"}  # the last two only draw a figure afterwards
 DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
 
 
