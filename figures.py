@@ -169,18 +169,18 @@ EXTENSIONS = {
     "ext_transition_skip": Extension(
         "EXTENSION, not in the paper: the transition of (12) per d, fitted n*/d with 95% intervals and 10-90% widths",
         "transition", {"paper": (), "quick": ("--ds", "10", "20", *QUICK_TRANSITION)},
-        {"paper": 357, "quick": 15}),
+        {"paper": 357, "quick": 5}),
     "ext_transition_norm2": Extension(
         "EXTENSION, not in the paper: the same for (14) with 2 normalised neurons",
         "transition", {"paper": ("--experiment", "norm", "--neu", "2", "--ds", "10", "20", "40"),
                        "quick": ("--experiment", "norm", "--neu", "2", "--ds", "10", *QUICK_TRANSITION)},
-        {"paper": 1500, "quick": 40}),
+        {"paper": 171, "quick": 7}),
     "ext_kernel": Extension(
         "EXTENSION, not in the paper: the kernel bound's measure sqrt(2 y^T H^-1 y / n) beside trained skip "
         "networks' dis_test (optw 1, sigma 0)",
         "kernel_measure", {"paper": ("--n", "400", "--d", "100", "--sample", "10", "--sigma", "0"),
                            "quick": ("--n", "60", "--d", "30", "--sample", "3", "--sigma", "0")},
-        {"paper": 400, "quick": 15},
+        {"paper": 230, "quick": 6},
         {"paper": trained_skip(400, 100, 10), "quick": trained_skip(60, 30, 3)}),
 }
 

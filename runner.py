@@ -13,6 +13,8 @@
 - Failed trials are results: an exception inside a trial is caught in the worker,
   its metrics are NaN, its status "error: <Type>: <first line>" is counted, and
   the traceback goes to <run>.errors.log. --resume --retry-failed runs them again.
+- Grids: n = 10..N by d = 10..D, or any two named axes a script passes (n by
+  lambda, d by s); every unit of work runs on one BLAS thread.
 - Engines: local worker processes (joblib, --jobs) or a Dask cluster
   (--scheduler, through joblib's Dask backend); the arrays are bit-identical.
 """
