@@ -388,12 +388,13 @@ def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
     rows, columns = plot.axis_names(sidecar)
     module = importlib.import_module(panel.script)
     args = argparse.Namespace(**sidecar["args"])
+    exact_probability = getattr(module, "exact_probability", lambda args, row, columns: None)
+    exact = [exact_probability(args, row, column_grid) for row in row_grid]
     for i, row in enumerate(row_grid):
         line, = ax.plot(column_grid, mean[i], marker="o", markersize=3, label=f"{rows} = {row:g}")
-        exact = module.exact_probability(args, row, column_grid) if hasattr(module, "exact_probability") else None
-        if exact is not None:
-            ax.plot(column_grid, exact, linestyle="--", color=line.get_color(), linewidth=1)
-    if hasattr(module, "exact_probability") and module.exact_probability(args, row_grid[0], column_grid) is not None:
+        if exact[i] is not None:
+            ax.plot(column_grid, exact[i], linestyle="--", color=line.get_color(), linewidth=1)
+    if exact[0] is not None:
         ax.plot([], [], "k--", linewidth=1, label="closed form")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(plot.AXIS_LABELS.get(columns, columns))

@@ -532,10 +532,8 @@ def _norm_block_program(program, exact):
 
 def _relaxed_primal(program, u):
     """The block solution u (K, k) as the relaxed program's variables."""
-    if program.equation in ("12", "11", "skip_train"):
+    if program.equation in ("12", "11", "skip_train", "25"):  # (25)'s blocks are padded to d already
         return {"w0": u[0], "W": u[1:].T.copy()}
-    if program.equation == "25":
-        return {"w0": u[0], "W": u[1:].T.copy()}  # every block padded to d already
     W = np.zeros((program.X.shape[1], len(u)))
     W[: u.shape[1]] = u.T
     return {"W": W}

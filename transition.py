@@ -244,7 +244,7 @@ def main():
             continue
         rows.append(analyse(d, n_values, rates(args, d, "fine", n_values, args.sample), args.seed, args.bootstrap))
     name = os.path.join(args.save_folder, f"transition_{experiment_name(args)}")
-    summary = {"experiment": experiment_name(args), "args": {k: v for k, v in vars(args).items()},
+    summary = {"experiment": experiment_name(args), "args": dict(vars(args)),
                "versions": runner.package_versions(), "wall_time_s": round(time.time() - start, 1), "rows": rows}
     runner.atomic_write(name + ".json", lambda s: s.write(json.dumps(summary, indent=1).encode()))
     print(f"{'d':>5} {'n*/d':>7} {'95% interval':>17} {'10-90% width':>13} {'95% interval':>17} "
