@@ -327,16 +327,26 @@ def format_seconds(seconds):
 
 def run_panels(name, figure, scale, results, passthrough):
     """Run (or reuse) every panel's array; returns their paths, in panel order."""
-    paths = []
-    for panel in figure.panels:
-        argv = arguments(figure, panel, scale, results)
-        path = array_path(panel, parsed(panel, argv))
-        if not complete(path):
-            command = [sys.executable, os.path.join(ROOT, panel.script + ".py"), *argv, "--resume", *passthrough]
-            print(f"{name} [{panel.title}]: {' '.join(command[1:])}", flush=True)
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        paths.append(path)
-    return paths
+    return [reused_or_run(f"{name} [{panel.title}]", panel, arguments(figure, panel, scale, results), passthrough)
+            for panel in figure.panels]
+
+
+def reused_or_run(label, panel, argv, passthrough):
+    """The path of the panel's array, running (--resume) its script first unless the run is complete."""
+    path = array_path(panel, parsed(panel, argv))
+    if not complete(path):
+        run_script(label, panel.script, [*argv, "--resume", *passthrough])
+    return path
+
+
+def run_script(label, script, argv):
+    command = [sys.executable, os.path.join(ROOT, script + ".py"), *argv]
+    print(f"{label}: {' '.join(command[1:])}", flush=True)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+def png_path(out, name, scale):
+    return os.path.join(out, f"{name}{'' if scale == 'paper' else '_' + scale}.png")
 
 
 def compose(name, figure, scale, paths, out):
@@ -374,7 +384,7 @@ def compose(name, figure, scale, paths, out):
     suffix = "" if scale == "paper" else f" ({scale} scale)"
     fig.suptitle(f"{name}: {figure.what}{suffix}", fontsize=10)
     os.makedirs(out, exist_ok=True)
-    png = os.path.join(out, f"{name}{'' if scale == 'paper' else '_' + scale}.png")
+    png = png_path(out, name, scale)
     fig.savefig(png, dpi=110)
     plt.close(fig)
     return png
@@ -406,19 +416,13 @@ def extension_command(name, extension, scale, results, out, passthrough):
     """Run an extension's inputs (reused when complete), then its script; returns the PNG path."""
     compare = []
     for panel in extension.inputs.get(scale, ()):
-        argv = [*panel.flags, "--save_folder", results]
-        path = array_path(panel, parsed(panel, argv))
-        if not complete(path):
-            command = [sys.executable, os.path.join(ROOT, panel.script + ".py"), *argv, "--resume", *passthrough]
-            print(f"{name} [input: {panel.title}]: {' '.join(command[1:])}", flush=True)
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        path = reused_or_run(f"{name} [input: {panel.title}]", panel, [*panel.flags, "--save_folder", results],
+                             passthrough)
         compare += ["--compare", path]
     os.makedirs(out, exist_ok=True)
-    png = os.path.join(out, f"{name}{'' if scale == 'paper' else '_' + scale}.png")
-    command = [sys.executable, os.path.join(ROOT, extension.script + ".py"), *extension.flags[scale],
-               "--save_folder", results, "--resume", "--figure", png, *compare, *passthrough]
-    print(f"{name}: {' '.join(command[1:])}", flush=True)
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    png = png_path(out, name, scale)
+    run_script(name, extension.script, [*extension.flags[scale], "--save_folder", results, "--resume",
+                                        "--figure", png, *compare, *passthrough])
     return png
 
 
