@@ -17,6 +17,17 @@ structured solver's value carries its own certificate (gap <= 1e-7).
 
 --panel also runs the whole Figure 6 panel (rec_rate_skip.py --n 400 --d 100
 --sample 5 --optw 0 --optx 0, two workers) and prints its wall time and statuses.
+
+--baseline DIR times, on the same instances, the structured solver of another
+checkout of the suite (e.g. `git worktree add /tmp/base <commit>`), each solve in a
+subprocess that imports that checkout's modules, and prints its seconds, the ratio
+and the largest value difference: the exact route of the training forms before and
+after a change, side by side in one run. --no-clarabel leaves CVXPY out (the large
+cells take Clarabel many minutes).
+
+Settings: skip_train and norm_train are the noisy training forms (sigma = 0.1,
+beta = 1e-6; skip optw 1 as Figures 25/26, norm one Gaussian neuron as Figure 31) at
+their mid cells, skip_train_large and norm_train_large at (400, 100) and (400, 80).
 """
 
 import argparse
@@ -31,7 +42,8 @@ from collections import Counter
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# SUITE_ROOT: the checkout whose modules are timed (the --baseline subprocesses set it)
+ROOT = os.environ.get("SUITE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
 import runner  # noqa: E402
@@ -47,15 +59,19 @@ SETTINGS = [
     ("14", "14", 200, 50, dict(optw=0, sigma=0.0, neu=1)),
     ("skip_train", "skip_train", 100, 50, dict(optw=1, sigma=0.1)),
     ("skip_train", "skip_train", 200, 50, dict(optw=1, sigma=0.1)),
+    ("norm_train", "norm_train", 100, 50, dict(optw=0, sigma=0.1, neu=1)),
+    ("norm_train", "norm_train", 200, 50, dict(optw=0, sigma=0.1, neu=1)),
+    ("skip_train_large", "skip_train", 400, 100, dict(optw=1, sigma=0.1)),
+    ("norm_train_large", "norm_train", 400, 80, dict(optw=0, sigma=0.1, neu=1)),
 ]
 
 
 def instance(equation, n, d, settings, seed):
     args = argparse.Namespace(optx=0, **settings)
     rng = runner.trial_rng(seed, n, d, 0)
-    if equation == "14":
+    if equation in ("14", "norm_train"):
         data = common.norm_instance(rng, n, d, args)
-        return data, common.norm_program(data, "14")
+        return data, common.norm_program(data, equation)
     data = common.skip_instance(rng, n, d, args)
     return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
 
@@ -76,23 +92,49 @@ def timed(program, solver):
     return solution, time.perf_counter() - start
 
 
-def run_setting(equation, n, d, settings, trials):
-    times = {"CLARABEL": 0.0, "IPM": 0.0}
-    agree, accepted, worst, lower, routes = 0, 0, 0.0, "", Counter()
+def run_setting(equation, n, d, settings, trials, clarabel=True, baseline=None):
+    """Seconds per solver over `trials` instances, and how the solutions compare."""
+    times = Counter()
+    agree, accepted, worst, lower, routes, baseline_worst = 0, 0, 0.0, "", Counter(), 0.0
     for seed in range(trials):
         data, program = instance(equation, n, d, settings, seed)
-        general, general_time = timed(program, "CLARABEL")
         structured, structured_time = timed(program, "IPM")
-        times["CLARABEL"] += general_time
         times["IPM"] += structured_time
+        routes[structured.route] += 1
+        if baseline:
+            before = baseline_solve(baseline, equation, n, d, settings, seed)
+            times["baseline"] += before["seconds"]
+            baseline_worst = max(baseline_worst, abs(structured.value - before["value"]) / abs(before["value"]))
+        if not clarabel:
+            accepted += structured.accepted
+            continue
+        general, general_time = timed(program, "CLARABEL")
+        times["CLARABEL"] += general_time
         accepted += structured.accepted and general.accepted
         agree += decision(equation, data, general) == decision(equation, data, structured)
-        routes[structured.route] += 1
         difference = abs(structured.value - general.value) / abs(general.value)
         if difference > worst:
             worst = difference
             lower = "IPM lower" if structured.value < general.value else "Clarabel lower"
-    return times, agree, accepted, worst, lower if worst > 1e-6 else "", routes
+    return times, agree, accepted, worst, lower if worst > 1e-6 else "", routes, baseline_worst
+
+
+def baseline_solve(folder, equation, n, d, settings, seed):
+    """Time another checkout's structured solve of the same instance, in a subprocess."""
+    job = json.dumps([equation, n, d, settings, seed])
+    output = subprocess.run([sys.executable, os.path.abspath(__file__), "--time-one", job], check=True,
+                            capture_output=True, text=True, env=dict(os.environ, SUITE_ROOT=os.path.abspath(folder)))
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def time_one(job):
+    """--time-one: solve one instance with this process's suite (SUITE_ROOT) and print seconds and value."""
+    equation, n, d, settings, seed = json.loads(job)
+    with threadpool_limits(limits=1, user_api="blas"):
+        programs.solve(instance("12", 20, 10, dict(optw=0, sigma=0.0), 0)[1], "IPM")  # first calls off the clock
+        solution, seconds = timed(instance(equation, n, d, settings, seed)[1], "IPM")
+    print(json.dumps({"seconds": seconds, "value": solution.value, "route": solution.route,
+                      "accepted": bool(solution.accepted)}))
 
 
 def run_panel():
@@ -119,23 +161,37 @@ def main():
     parser.add_argument("--settings", nargs="+", choices=sorted({s[0] for s in SETTINGS}),
                         default=sorted({s[0] for s in SETTINGS}), help="which programs to time")
     parser.add_argument("--panel", action="store_true", help="also time the whole Figure 6 panel")
+    parser.add_argument("--baseline", metavar="DIR", help="also time the structured solver of this checkout")
+    parser.add_argument("--no-clarabel", action="store_true", help="leave CVXPY + Clarabel out")
+    parser.add_argument("--time-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.time_one:
+        return time_one(args.time_one)
     if args.trials < 1:
         parser.error(f"--trials must be at least 1; got {args.trials}")
+    if args.baseline and not os.path.exists(os.path.join(args.baseline, "programs.py")):
+        parser.error(f"--baseline must be a checkout of the suite (no programs.py in {args.baseline!r})")
 
-    print(f"{'program':>10} {'cell':>12} {'Clarabel s':>11} {'IPM s':>8} {'ratio':>7} {'decisions':>9} "
-          f"{'certified':>9} {'max rel diff':>12}  routes")
+    print(f"load average {os.getloadavg()[0]:.2f} at the start")
+    print(f"{'program':>16} {'cell':>12} {'Clarabel s':>11} {'IPM s':>8} {'ratio':>7} {'decisions':>9} "
+          f"{'certified':>9} {'max rel diff':>12}  routes" + ("   baseline s  speed-up  rel diff" if args.baseline else ""))
     with threadpool_limits(limits=1, user_api="blas"):
         for solver in ("CLARABEL", "IPM"):  # imports and first calls outside the clock
             programs.solve(instance("12", 20, 10, dict(optw=0, sigma=0.0), 0)[1], solver)
         for name, equation, n, d, settings in SETTINGS:
             if name not in args.settings:
                 continue
-            times, agree, accepted, worst, lower, routes = run_setting(equation, n, d, settings, args.trials)
+            times, agree, accepted, worst, lower, routes, baseline_worst = run_setting(
+                equation, n, d, settings, args.trials, not args.no_clarabel, args.baseline)
             per_program = {solver: total / args.trials for solver, total in times.items()}
-            print(f"{name:>10} {f'n={n} d={d}':>12} {per_program['CLARABEL']:11.3f} {per_program['IPM']:8.3f} "
-                  f"{per_program['CLARABEL'] / per_program['IPM']:6.1f}x {f'{agree}/{args.trials}':>9} "
-                  f"{f'{accepted}/{args.trials}':>9} {worst:12.1e}  {dict(routes)} {lower}", flush=True)
+            clarabel = per_program.get("CLARABEL", np.nan)
+            line = (f"{name:>16} {f'n={n} d={d}':>12} {clarabel:11.3f} {per_program['IPM']:8.3f} "
+                    f"{clarabel / per_program['IPM']:6.1f}x {f'{agree}/{args.trials}':>9} "
+                    f"{f'{accepted}/{args.trials}':>9} {worst:12.1e}  {dict(routes)} {lower}")
+            if args.baseline:
+                line += (f"   {per_program['baseline']:10.3f} {per_program['baseline'] / per_program['IPM']:8.1f}x"
+                         f" {baseline_worst:9.1e}")
+            print(line, flush=True)
     if args.panel:
         run_panel()
 
