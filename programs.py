@@ -37,11 +37,14 @@ TRAINING_FORMS = ("skip_train", "norm_train")
 # relaxed dual constraint is within WORKING_SET_START of tight, takes in a left-out block
 # whose dual constraint is violated by more than WORKING_SET_SLACK (the certificate then
 # allows 1e-7), and gives way to the whole program once it holds more than
-# WORKING_SET_MAX_SHARE of the blocks. Used for the skip training form, where it measured
-# 1.5x faster than the whole program at (400, 100) (two rounds ending near 40% of the
-# blocks); on the normalisation training form it took four rounds to 55% of the blocks
-# at (400, 80) and 1.6x the time, so that form solves the whole program.
+# WORKING_SET_MAX_SHARE of the blocks. Used for the skip training form with at least
+# WORKING_SET_MIN_PATTERNS patterns, where it measured 1.5x faster than the whole program
+# at (400, 100) (two rounds ending near 40% of the blocks); at (200, 50) it saved nothing
+# (the whole program's fixed costs weigh more), and on the normalisation training form
+# it took four rounds to 55% of the blocks at (400, 80) and 1.6x the time, so those
+# solve the whole program.
 WORKING_SET_FORMS = ("skip_train",)
+WORKING_SET_MIN_PATTERNS = 300
 WORKING_SET_START = 1e-3
 WORKING_SET_SLACK = 1e-9
 WORKING_SET_MAX_SHARE = 0.5
@@ -640,9 +643,9 @@ def solve_structured(program):
     is solved first: its value is a lower bound, so when every block of its
     solution is sign-consistent (w_i or -w_i meets the exact cone) the split
     u_i/v_i is optimal for the exact form, and the relaxation's lambda certifies
-    it. Otherwise the exact form is solved with its cones: the skip training form
-    first on a working set of its blocks (_exact_by_working_set), and where that
-    does not end in a certified solution, every form on all of its blocks.
+    it. Otherwise the exact form is solved with its cones: the skip training form with
+    many patterns first on a working set of its blocks (_exact_by_working_set), and
+    where that does not end in a certified solution, every form on all of its blocks.
     """
     equation = program.equation
     kappa = loss_weight(program)
@@ -660,7 +663,7 @@ def solve_structured(program):
                                     relaxed, "relaxation")
     if shortcut.accepted:
         return shortcut
-    if equation in WORKING_SET_FORMS:
+    if equation in WORKING_SET_FORMS and program.patterns.shape[1] >= WORKING_SET_MIN_PATTERNS:
         solution = _exact_by_working_set(program, kappa, relaxed.lam)
         if solution is not None and solution.accepted:
             return solution
