@@ -185,8 +185,9 @@ def main():
                 equation, n, d, settings, args.trials, not args.no_clarabel, args.baseline)
             per_program = {solver: total / args.trials for solver, total in times.items()}
             clarabel = per_program.get("CLARABEL", np.nan)
+            decisions = "-" if args.no_clarabel else f"{agree}/{args.trials}"
             line = (f"{name:>16} {f'n={n} d={d}':>12} {clarabel:11.3f} {per_program['IPM']:8.3f} "
-                    f"{clarabel / per_program['IPM']:6.1f}x {f'{agree}/{args.trials}':>9} "
+                    f"{clarabel / per_program['IPM']:6.1f}x {decisions:>9} "
                     f"{f'{accepted}/{args.trials}':>9} {worst:12.1e}  {dict(routes)} {lower}")
             if args.baseline:
                 line += (f"   {per_program['baseline']:10.3f} {per_program['baseline'] / per_program['IPM']:8.1f}x"
