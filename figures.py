@@ -398,9 +398,25 @@ def reused_or_run(label, panel, argv, passthrough):
 
 
 def run_script(label, script, argv):
+    """Run a script of the suite; it is sent SIGTERM if this process dies, however it dies
+    (so a killed figures.py leaves no run behind to overlap the next); its failure ends
+    figures.py with its exit status and one line."""
     command = [sys.executable, os.path.join(ROOT, script + ".py"), *argv]
     print(f"{label}: {' '.join(command[1:])}", flush=True)
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    status = subprocess.run(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent).returncode
+    if status:
+        sys.exit(f"error: {label}: {script}.py exited with status {status}" if status not in (130, 143) else status)
+
+
+def _die_with_parent():
+    """In the child before exec: SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except OSError:  # not Linux: no such guarantee
+        pass
 
 
 def png_path(out, name, scale):
@@ -532,4 +548,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # the running script has said how far it got
+        sys.exit(130)

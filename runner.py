@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -432,6 +433,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     run_stem = file_stem(details_prefix, args, with_sigma)
     folder = args.save_folder
     state_path = os.path.join(folder, run_stem + ".state.npz")
+    lock = _writer_lock(os.path.join(folder, run_stem + ".lock"))  # held until this process ends
     for name in remove_stale_parts(folder) + remove_stale_parts(os.path.join(folder, "details")):
         print(f"removed {name}, left behind by a killed run")
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
@@ -474,6 +476,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     progress = tqdm(total=sum(len(unit) for _, _, unit in tasks), desc=details_prefix, unit="trial")
     last_derived = time.time()
     try:
+        signal.signal(signal.SIGTERM, _terminated)  # SIGTERM ends the run as Ctrl-C does
         for n, d, trials, results in _execute(args, work, batched, list(outputs), tasks):
             i, j = index_n[n], index_d[d]
             for t, result in zip(trials, results):
@@ -490,10 +493,19 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
                 derive()
                 last_derived = time.time()
             progress.update(len(trials))
+    except (KeyboardInterrupt, _Terminated) as interruption:
+        progress.close()
+        state.save()
+        derive()
+        done, total = int(state.done.sum()), int(state.done.size)
+        print(f"interrupted after {done} of {total} trials; --resume continues", file=sys.stderr)
+        sys.exit(143 if isinstance(interruption, _Terminated) else 130)
     finally:
         progress.close()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     state.save()
     derive()
+    lock.close()
     counts = state.counts(state.status, state.status_names)
     for stem in stems.values():
         print(f"saved {os.path.join(folder, stem)}.npy  shape {shape}  statuses {counts}")
@@ -502,6 +514,51 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
         print(f"{failed} trial(s) raised: NaN in the arrays, tracebacks in {errors_path}; "
               f"--resume --retry-failed runs them again")
     return state.arrays
+
+
+class _Terminated(Exception):
+    """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated
+
+
+def _writer_lock(path):
+    """An exclusive OS lock (flock) on the run's lock file, or exit with one line naming
+    the process that holds it: one writer per run. The lock dies with its process, so a
+    killed run never blocks a resume; the file itself may stay."""
+    import fcntl
+
+    stream = open(path, "a+")
+    try:
+        fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        stream.seek(0)
+        holder = stream.read().strip() or "another process"
+        sys.exit(f"error: {path} is locked by PID {holder}, a run writing the same results; "
+                 f"wait for it, stop it, or use another --save_folder")
+    stream.seek(0)
+    stream.truncate()
+    stream.write(str(os.getpid()))
+    stream.flush()
+    return stream
+
+
+def _watch_parent(parent):
+    """A local worker's initializer: exit at once when the run's process `parent` is gone
+    (the worker re-parented), however it died, so that a killed run leaves no workers
+    behind (the resource trackers then see their pipes close and exit too). The PID is
+    passed in: the parent can die before a worker has finished starting."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    import threading
+
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 def _engine(args):
@@ -514,7 +571,8 @@ def _execute(args, work, batched, metrics, tasks):
 
     calls = (delayed(_run_task)(work, batched, metrics, n, d, unit, args.seed, args) for n, d, unit in tasks)
     if not args.scheduler:
-        yield from Parallel(n_jobs=args.jobs, return_as="generator_unordered")(calls)
+        with parallel_config(backend="loky", initializer=_watch_parent, initargs=(os.getpid(),)):
+            yield from Parallel(n_jobs=args.jobs, return_as="generator_unordered")(calls)
         return
     from distributed import Client
 

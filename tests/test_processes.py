@@ -1,0 +1,100 @@
+"""Processes of a run: one writer per run, no workers or scripts left behind by a killed
+run, and an interrupted run says in one line how far it got."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from conftest import ROOT
+
+FLAGS = ["--n", "200", "--d", "50", "--sample", "3", "--optw", "0"]  # about 10 s on 2 workers
+STEM = "rec_rate_skip_n200_d50_w0_X0_sample3"
+
+
+def launch(*arguments):
+    return subprocess.Popen([sys.executable, *arguments], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+
+
+def start(folder, *extra):
+    return launch("rec_rate_skip.py", *FLAGS, "--save_folder", str(folder), *extra)
+
+
+def wait_for(condition, seconds):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def alive(pid):
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def descendants(pid):
+    """The PIDs of every process below pid."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(c) for c in children] + [g for c in children for g in descendants(int(c))]
+
+
+def test_a_second_writer_is_refused_and_the_first_run_is_untouched(tmp_path):
+    lone = start(tmp_path / "lone", "--jobs", "2")
+    assert lone.wait(timeout=300) == 0
+    first = start(tmp_path / "shared", "--jobs", "1")
+    assert wait_for(lambda: (tmp_path / "shared" / f"{STEM}.state.npz").exists(), 60)
+    second = start(tmp_path / "shared", "--jobs", "1")
+    _, error = second.communicate(timeout=60)
+    assert second.returncode == 1
+    assert error.strip().count("\n") == 0 and f"locked by PID {first.pid}" in error, error
+    assert first.wait(timeout=300) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "shared" / f"{STEM}.npy"),
+                                  np.load(tmp_path / "lone" / f"{STEM}.npy"))
+    # the lock went with its process: the same run can be resumed at once
+    assert start(tmp_path / "shared", "--jobs", "1", "--resume").wait(timeout=60) == 0
+
+
+def test_no_worker_outlives_a_killed_run(tmp_path):
+    run = start(tmp_path, "--jobs", "2")
+    assert wait_for(lambda: (tmp_path / f"{STEM}.state.npz").exists() and len(descendants(run.pid)) >= 2, 60)
+    workers = descendants(run.pid)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=30)
+    assert wait_for(lambda: not any(alive(pid) for pid in workers), 10), [p for p in workers if alive(p)]
+
+
+def test_no_script_outlives_a_killed_figures_py(tmp_path):
+    figures = launch("figures.py", "fig6", "--scale", "quick", "--results", str(tmp_path / "results"),
+                     "--out", str(tmp_path / "png"))
+    assert wait_for(lambda: any(descendants(figures.pid)), 60)
+    time.sleep(2)  # the script is running its grid
+    below = descendants(figures.pid)
+    figures.send_signal(signal.SIGKILL)
+    figures.wait(timeout=30)
+    assert wait_for(lambda: not any(alive(pid) for pid in below), 10), [p for p in below if alive(p)]
+
+
+def test_an_interrupted_run_says_how_far_it_got_and_resumes(tmp_path):
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        folder = tmp_path / sig.name
+        run = start(folder, "--jobs", "2")
+        assert wait_for(lambda: (folder / f"{STEM}.state.npz").exists(), 60)
+        time.sleep(1.0)
+        run.send_signal(sig)
+        _, error = run.communicate(timeout=60)
+        lines = [line for line in error.splitlines() if line.strip() and "trial/s" not in line and "%|" not in line]
+        assert run.returncode == code, error
+        assert "Traceback" not in error
+        assert len(lines) == 1 and lines[0].startswith("interrupted after ") and "--resume continues" in lines[0], lines
+        assert start(folder, "--jobs", "2", "--resume").wait(timeout=300) == 0
+        assert np.isin(np.load(folder / f"{STEM}.npy"), [0.0, 1.0]).all()
