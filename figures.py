@@ -383,17 +383,25 @@ def format_seconds(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def run_panels(name, figure, scale, results, passthrough):
+def run_panels(name, figure, scale, results, passthrough, allow_failed=False):
     """Run (or reuse) every panel's array; returns their paths, in panel order."""
-    return [reused_or_run(f"{name} [{panel.title}]", panel, arguments(figure, panel, scale, results), passthrough)
-            for panel in figure.panels]
+    return [reused_or_run(f"{name} [{panel.title}]", panel, arguments(figure, panel, scale, results), passthrough,
+                          allow_failed) for panel in figure.panels]
 
 
-def reused_or_run(label, panel, argv, passthrough):
-    """The path of the panel's array, running (--resume) its script first unless the run is complete."""
+def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
+    """The path of the panel's array, running (--resume) its script first unless the run is
+    complete. A run that ends with failed trials gets one --retry-failed; if some still
+    fail, the figure is refused unless allow_failed (then its title says so)."""
     path = array_path(panel, parsed(panel, argv))
     if not complete(path):
-        run_script(label, panel.script, [*argv, "--resume", *passthrough])
+        status = run_script(label, panel.script, [*argv, "--resume", *passthrough])
+        if status == runner.FAILED_TRIALS_EXIT:
+            status = run_script(f"{label} (its failed trials again)", panel.script,
+                                [*argv, "--resume", "--retry-failed", *passthrough])
+        if status == runner.FAILED_TRIALS_EXIT and not allow_failed:
+            sys.exit(f"error: {label}: {path} has trials that failed twice (tracebacks in the run's "
+                     f".errors.log); --allow-failed composes the figure with them as NaN")
     return path
 
 
@@ -404,8 +412,11 @@ def run_script(label, script, argv):
     command = [sys.executable, os.path.join(ROOT, script + ".py"), *argv]
     print(f"{label}: {' '.join(command[1:])}", flush=True)
     status = subprocess.run(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent).returncode
-    if status:
-        sys.exit(f"error: {label}: {script}.py exited with status {status}" if status not in (130, 143) else status)
+    if status in (130, 143):  # interrupted: the script has said how far it got
+        sys.exit(status)
+    if status not in (0, runner.FAILED_TRIALS_EXIT):
+        sys.exit(f"error: {label}: {script}.py exited with status {status}")
+    return status
 
 
 def _die_with_parent():
@@ -447,7 +458,9 @@ def compose(name, figure, scale, paths, out):
             if plot.axis_names(sidecar) == ("n", "d"):
                 plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
             plot.label_axes(ax, sidecar)
-        title = panel.title + (" (incomplete)" if not sidecar.get("complete", True) else "")
+        failed = sidecar.get("trials_failed", 0)
+        title = panel.title + (f" ({failed} failed trials, NaN)" if failed else
+                               " (incomplete)" if not sidecar.get("complete", True) else "")
         ax.set_title(title + (f"\n{panel.array.split('_', 2)[0]}_{panel.array.split('_', 2)[1]}"
                               if rows > 1 and panel.array.startswith("dis_") else ""), fontsize=9)
     for ax in axes.ravel()[len(figure.panels):]:
@@ -486,17 +499,20 @@ def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
     ax.legend(fontsize=7, loc="lower right")
 
 
-def extension_command(name, extension, scale, results, out, passthrough):
+def extension_command(name, extension, scale, results, out, passthrough, allow_failed=False):
     """Run an extension's inputs (reused when complete), then its script; returns the PNG path."""
     compare = []
     for panel in extension.inputs.get(scale, ()):
         path = reused_or_run(f"{name} [input: {panel.title}]", panel, [*panel.flags, "--save_folder", results],
-                             passthrough)
+                             passthrough, allow_failed)
         compare += ["--compare", path]
     os.makedirs(out, exist_ok=True)
     png = png_path(out, name, scale)
-    run_script(name, extension.script, [*extension.flags[scale], "--save_folder", results, "--resume",
-                                        "--figure", png, *compare, *passthrough])
+    status = run_script(name, extension.script, [*extension.flags[scale], "--save_folder", results, "--resume",
+                                                 "--figure", png, *compare, *passthrough])
+    if status == runner.FAILED_TRIALS_EXIT and not allow_failed:
+        sys.exit(f"error: {name}: {extension.script}.py finished with failed trials (tracebacks in its "
+                 f".errors.log); --allow-failed accepts them as NaN")
     return png
 
 
@@ -509,6 +525,8 @@ def main():
     parser.add_argument("--out", default="./figures/", help="folder of the composed PNGs")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes of each run")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address for the runs")
+    parser.add_argument("--allow-failed", action="store_true",
+                        help="compose panels whose runs keep failed trials after one --retry-failed (NaN, said in the title)")
     args = parser.parse_args()
     if args.list:
         show_catalog(args.scale)
@@ -536,12 +554,13 @@ def main():
     for name in names:
         start = time.time()
         if name in EXTENSIONS:
-            png = extension_command(name, EXTENSIONS[name], args.scale, args.results, args.out, passthrough)
+            png = extension_command(name, EXTENSIONS[name], args.scale, args.results, args.out, passthrough,
+                                    args.allow_failed)
             estimated = EXTENSIONS[name].seconds[args.scale]
         else:
             figure = CATALOG[name]
-            png = compose(name, figure, args.scale, run_panels(name, figure, args.scale, args.results, passthrough),
-                          args.out)
+            paths = run_panels(name, figure, args.scale, args.results, passthrough, args.allow_failed)
+            png = compose(name, figure, args.scale, paths, args.out)
             estimated = estimate(figure, args.scale)[1]
         # the estimate is for runs made from nothing; reused runs make the time shorter
         print(f"{png}  ({time.time() - start:.1f} s; estimated {format_seconds(estimated)} from nothing)")

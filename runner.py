@@ -407,7 +407,8 @@ def _code(names, name):
 # the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
 RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
                   "device", "solver", "compare", "figure"}  # the last two only draw a figure afterwards
-DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
+DERIVED_EVERY_S = 5.0
+FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials  # the derived arrays and sidecars lag the state by at most this much
 
 
 def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None):
@@ -510,9 +511,10 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     for stem in stems.values():
         print(f"saved {os.path.join(folder, stem)}.npy  shape {shape}  statuses {counts}")
     failed = int(state.failed().sum())
-    if failed:
+    if failed:  # not a success: the exit status says so, and the sidecar has complete: false
         print(f"{failed} trial(s) raised: NaN in the arrays, tracebacks in {errors_path}; "
-              f"--resume --retry-failed runs them again")
+              f"--resume --retry-failed runs them again", file=sys.stderr)
+        sys.exit(FAILED_TRIALS_EXIT)
     return state.arrays
 
 
@@ -658,7 +660,7 @@ def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
         "solver_routes": state.counts(state.route, state.route_names),
         "trials_done": int(state.done.sum()),
         "trials_failed": failed,
-        "complete": bool(state.done.all()),
+        "complete": bool(state.done.all()) and not failed,  # a failed trial is not a result to compose
     }
     if failed:
         sidecar["errors_log"] = os.path.basename(errors_path)

@@ -51,3 +51,21 @@ def test_every_extension_command_parses_and_validates(scale, tmp_path):
         args = figures.parsed(figures.Panel(name, extension.script, (), ""),
                               [*extension.flags[scale], "--save_folder", str(tmp_path)])
         assert args.save_folder == str(tmp_path)
+
+
+def test_a_run_with_failed_trials_is_retried_once_then_refused(tmp_path, monkeypatch):
+    """The script's exit status 3 (failed trials): one --retry-failed, then no figure unless
+    --allow-failed."""
+    import runner
+
+    calls = []
+    monkeypatch.setattr(figures, "run_script", lambda label, script, argv: calls.append(argv) or runner.FAILED_TRIALS_EXIT)
+    figure = figures.CATALOG["fig6"]
+    argv = figures.arguments(figure, figure.panels[0], "quick", str(tmp_path))
+    with pytest.raises(SystemExit) as stop:
+        figures.reused_or_run("fig6 [Gaussian]", figure.panels[0], argv, [])
+    assert "failed twice" in str(stop.value.code) and "--allow-failed" in str(stop.value.code)
+    assert len(calls) == 2 and "--retry-failed" not in calls[0] and "--retry-failed" in calls[1]
+    calls.clear()
+    path = figures.reused_or_run("fig6 [Gaussian]", figure.panels[0], argv, [], allow_failed=True)
+    assert path.endswith(".npy") and len(calls) == 2

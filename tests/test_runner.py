@@ -119,13 +119,16 @@ def test_a_trial_that_raises_is_recorded_and_the_grid_goes_on(tmp_path):
         return rec_rate_skip.trial(n, d, rng, args)
 
     folder = tmp_path / "failing"
-    arrays = run(parse(folder, "--jobs", "2"), fails_at_20_20)
+    with pytest.raises(SystemExit) as stop:
+        run(parse(folder, "--jobs", "2"), fails_at_20_20)
+    assert stop.value.code == runner.FAILED_TRIALS_EXIT
+    arrays = np.load(folder / "rec_rate_skip_n30_d20_w0_X0_sample2.npy")
     failed = np.zeros(arrays.shape, bool)
     failed[1, 1] = True
     assert np.isnan(arrays[failed]).all()
     np.testing.assert_array_equal(arrays[~failed], reference[~failed])
     sidecar = sidecar_of(folder, "rec_rate_skip_n30_d20_w0_X0_sample2")
-    assert sidecar["complete"] and sidecar["trials_failed"] == 2
+    assert not sidecar["complete"] and sidecar["trials_done"] == arrays.size and sidecar["trials_failed"] == 2
     assert sidecar["status_counts"]["error: RuntimeError: all-ones LP failed: numerical trouble"] == 2
     log = (folder / sidecar["errors_log"]).read_text()
     assert log.count("Traceback") == 2 and "fails_at_20_20" in log
@@ -137,12 +140,14 @@ def test_a_trial_that_raises_is_recorded_and_the_grid_goes_on(tmp_path):
         calls.append((n, d))
         return rec_rate_skip.trial(n, d, rng, args)
 
-    run(parse(folder, "--jobs", "1", "--resume"), counts)
+    with pytest.raises(SystemExit):  # still failed
+        run(parse(folder, "--jobs", "1", "--resume"), counts)
     assert calls == []
     retried = run(parse(folder, "--jobs", "1", "--resume", "--retry-failed"), counts)
     assert calls == [(20, 20), (20, 20)]
     np.testing.assert_array_equal(retried, reference)
     assert sidecar_of(folder, "rec_rate_skip_n30_d20_w0_X0_sample2")["trials_failed"] == 0
+    assert sidecar_of(folder, "rec_rate_skip_n30_d20_w0_X0_sample2")["complete"]
 
 
 # --------------------------------------------------------------------------- resume edge cases and provenance
