@@ -305,6 +305,19 @@ def array_path(panel, args):
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
+def other_identity(path, args):
+    """How the run behind a complete array differs from the panel's (settings, code version),
+    as one phrase; empty when it is the panel's own run."""
+    with open(os.path.splitext(path)[0] + ".json") as stream:
+        sidecar = json.load(stream)
+    arguments = {key: value for key, value in vars(args).items() if key != "optw_choices"}
+    differences = runner.identity_differences(sidecar.get("args", {}), arguments)
+    made_by, now = sidecar.get("code_version"), runner.code_version()
+    if made_by != now:
+        differences.append(f"code version {made_by} (not {now})")
+    return "; ".join(differences)
+
+
 def complete(path):
     sidecar = os.path.splitext(path)[0] + ".json"
     if not (os.path.exists(path) and os.path.exists(sidecar)):
@@ -393,7 +406,13 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
     """The path of the panel's array, running (--resume) its script first unless the run is
     complete. A run that ends with failed trials gets one --retry-failed; if some still
     fail, the figure is refused unless allow_failed (then its title says so)."""
-    path = array_path(panel, parsed(panel, argv))
+    args = parsed(panel, argv)
+    path = array_path(panel, args)
+    if complete(path) and other_identity(path, args):
+        if "--overwrite" not in passthrough:
+            sys.exit(f"error: {label}: {path} was made with {other_identity(path, args)}; "
+                     f"use another --results, or --overwrite to rerun it into place")
+        run_script(f"{label} (replacing it)", panel.script, [*argv, *passthrough])
     if not complete(path):
         status = run_script(label, panel.script, [*argv, "--resume", *passthrough])
         if status == runner.FAILED_TRIALS_EXIT:
@@ -525,6 +544,8 @@ def main():
     parser.add_argument("--out", default="./figures/", help="folder of the composed PNGs")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes of each run")
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address for the runs")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="rerun into place a panel's run that was made with other settings or code")
     parser.add_argument("--allow-failed", action="store_true",
                         help="compose panels whose runs keep failed trials after one --retry-failed (NaN, said in the title)")
     args = parser.parse_args()
@@ -539,7 +560,7 @@ def main():
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
-        ["--scheduler", args.scheduler] if args.scheduler else [])
+        ["--scheduler", args.scheduler] if args.scheduler else []) + (["--overwrite"] if args.overwrite else [])
     for name in names:  # every command validates before any work starts
         if name in EXTENSIONS:
             extension = EXTENSIONS[name]

@@ -85,6 +85,11 @@ def add_run_flags(parser, details=True):
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     parser.add_argument("--retry-failed", dest="retry_failed", action="store_true",
                         help="with --resume, run again the trials that raised an error")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a run in --save_folder made with other settings or code")
+    parser.add_argument("--resume-any-version", dest="resume_any_version", action="store_true",
+                        help="with --resume, continue a run made by another version of the code (the sidecar "
+                             "then lists each invocation's version and says mixed_versions)")
     parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
                         help="run the grid on this Dask scheduler (e.g. tcp://host:8786); "
                              "default $DASK_SCHEDULER_ADDRESS, else local workers (--jobs)")
@@ -285,6 +290,24 @@ def git_commit():
         return None, None
 
 
+def code_version():
+    """The suite's version: its commit, with a hash of the changes to tracked files when
+    the checkout is dirty (None outside a git checkout)."""
+    commit, dirty = git_commit()
+    if not dirty:
+        return commit
+    import hashlib
+
+    diff = subprocess.run(["git", "diff", "HEAD"], cwd=ROOT, capture_output=True, timeout=30).stdout
+    return f"{commit}+changes-{hashlib.sha256(diff).hexdigest()[:12]}"
+
+
+def identity_differences(stored, arguments):
+    """The settings in which a stored run's arguments differ from these, as flags."""
+    return [f"--{key} {stored.get(key)} (not {value})" for key, value in arguments.items()
+            if key not in RESUME_IGNORES and stored.get(key) != value]
+
+
 def utc_now():
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -348,7 +371,7 @@ class RunState:
         self.status_names, self.route_names = [], []
         commit, dirty = git_commit()
         self.provenance = {"started_utc": utc_now(), "host": platform.node(), "git_commit": commit,
-                           "git_dirty": dirty, "python": sys.executable}
+                           "git_dirty": dirty, "code_version": code_version(), "python": sys.executable}
         self.runs = []
 
     @property
@@ -405,8 +428,11 @@ def _code(names, name):
 # --------------------------------------------------------------------------- the grid runner
 
 # the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
+# A run's identity, all that decides its numbers: its arguments but these run flags, and
+# the code version (code_version).
 RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
-                  "device", "solver", "compare", "figure"}  # the last two only draw a figure afterwards
+                  "device", "solver", "compare", "figure",  # the last two only draw a figure afterwards
+                  "overwrite", "resume_any_version"}
 DERIVED_EVERY_S = 5.0
 FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials  # the derived arrays and sidecars lag the state by at most this much
 
@@ -424,6 +450,15 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     values)) for grids other than n = 10..N by d = 10..D (e.g. n by lambda); work
     then takes the two axis values in place of (n, d).
     """
+    lock_path = os.path.join(args.save_folder, file_stem(details_prefix, args, with_sigma) + ".lock")
+    lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
+    try:
+        return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes)
+    finally:
+        lock.close()
+
+
+def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes):
     from tqdm import tqdm
 
     axes = axes or (("n", grid(args.n)), ("d", grid(args.d)))
@@ -434,11 +469,12 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     run_stem = file_stem(details_prefix, args, with_sigma)
     folder = args.save_folder
     state_path = os.path.join(folder, run_stem + ".state.npz")
-    lock = _writer_lock(os.path.join(folder, run_stem + ".lock"))  # held until this process ends
     for name in remove_stale_parts(folder) + remove_stale_parts(os.path.join(folder, "details")):
         print(f"removed {name}, left behind by a killed run")
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
     state = _resumed_state(args, state_path, stems, outputs, shape, arguments) if args.resume else None
+    if state is None and not args.overwrite:
+        _refuse_other_identity(state_path, outputs, shape, arguments)
     if state is None:
         state = RunState(state_path, list(outputs), shape, arguments)
     for i, n in enumerate(n_grid):
@@ -458,7 +494,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     index_d = {d: j for j, d in enumerate(d_grid)}
     errors_path = os.path.join(folder, run_stem + ".errors.log")
     run = {"started_utc": utc_now(), "host": platform.node(), "engine": _engine(args), "wall_s": 0.0,
-           "trials": 0}
+           "trials": 0, "code_version": code_version()}
     state.runs.append(run)
     start = time.time()
 
@@ -506,7 +542,6 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
     state.save()
     derive()
-    lock.close()
     counts = state.counts(state.status, state.status_names)
     for stem in stems.values():
         print(f"saved {os.path.join(folder, stem)}.npy  shape {shape}  statuses {counts}")
@@ -623,9 +658,20 @@ def _resumed_state(args, state_path, stems, outputs, shape, arguments):
         state = RunState.load(state_path, list(outputs), shape)
     except ValueError as error:
         sys.exit(f"error: --resume: {error}; delete it, or run without --resume to start afresh")
-    for key, value in arguments.items():
-        if key not in RESUME_IGNORES and state.arguments.get(key) != value:
-            sys.exit(f"error: --resume: {state_path} was made with --{key} {state.arguments.get(key)}, not {value}")
+    differences = identity_differences(state.arguments, arguments)
+    if differences and args.overwrite:
+        print(f"resume: {state_path} was made with {'; '.join(differences)}; --overwrite: starting afresh")
+        return None
+    if differences:
+        sys.exit(f"error: --resume: {state_path} was made with {differences[0]}; "
+                 f"use another --save_folder, or --overwrite to start it afresh")
+    made_by, now = state.provenance.get("code_version"), code_version()
+    if made_by != now and args.overwrite:
+        print(f"resume: {state_path} was made by code version {made_by}; --overwrite: starting afresh")
+        return None
+    if made_by != now and not args.resume_any_version:
+        sys.exit(f"error: --resume: {state_path} was made by code version {made_by}, this is {now}; "
+                 f"--resume-any-version continues it anyway (the sidecar then says mixed_versions)")
     if args.retry_failed:
         retried = state.failed()
         state.status[retried] = -1
@@ -633,6 +679,24 @@ def _resumed_state(args, state_path, stems, outputs, shape, arguments):
         print(f"resume: retrying {int(retried.sum())} failed trial(s)")
     print(f"resuming: {int(state.done.sum())} of {state.done.size} trials already done")
     return state
+
+
+def _refuse_other_identity(state_path, outputs, shape, arguments):
+    """Exit with one line when the folder holds this run made with other settings or code:
+    a fresh start would replace it silently (--overwrite says to)."""
+    if not os.path.exists(state_path):
+        return
+    try:
+        stored = RunState.load(state_path, list(outputs), shape)
+    except ValueError as error:
+        sys.exit(f"error: {error}; --overwrite replaces it, or use another --save_folder")
+    differences = identity_differences(stored.arguments, arguments)
+    made_by, now = stored.provenance.get("code_version"), code_version()
+    if made_by != now:
+        differences.append(f"code version {made_by} (not {now})")
+    if differences:
+        sys.exit(f"error: {state_path} holds a run made with {'; '.join(differences)}; "
+                 f"use another --save_folder, --resume it, or --overwrite it")
 
 
 def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
@@ -660,6 +724,8 @@ def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
         "solver_routes": state.counts(state.route, state.route_names),
         "trials_done": int(state.done.sum()),
         "trials_failed": failed,
+        "code_version": state.provenance.get("code_version"),
+        "mixed_versions": len({run.get("code_version") for run in state.runs}) > 1,
         "complete": bool(state.done.all()) and not failed,  # a failed trial is not a result to compose
     }
     if failed:

@@ -1,6 +1,7 @@
 """Processes of a run: one writer per run, no workers or scripts left behind by a killed
 run, and an interrupted run says in one line how far it got."""
 
+import json
 import os
 import signal
 import subprocess
@@ -8,6 +9,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from conftest import ROOT
 
@@ -98,3 +100,59 @@ def test_an_interrupted_run_says_how_far_it_got_and_resumes(tmp_path):
         assert len(lines) == 1 and lines[0].startswith("interrupted after ") and "--resume continues" in lines[0], lines
         assert start(folder, "--jobs", "2", "--resume").wait(timeout=300) == 0
         assert np.isin(np.load(folder / f"{STEM}.npy"), [0.0, 1.0]).all()
+
+
+# --------------------------------------------------------------------------- run identity
+
+SMALL = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1"]
+SMALL_STEM = "rec_rate_skip_n30_d20_w0_X0_sample2"
+
+
+def test_a_rerun_over_a_run_of_other_settings_is_refused_unless_overwrite(tmp_path):
+    assert launch("rec_rate_skip.py", *SMALL, "--save_folder", str(tmp_path)).wait(timeout=120) == 0
+    other = launch("rec_rate_skip.py", *SMALL, "--seed", "5", "--save_folder", str(tmp_path))
+    _, error = other.communicate(timeout=120)
+    assert other.returncode == 1 and error.strip().count("\n") == 0, error
+    assert "--seed 97006855 (not 5)" in error and "--overwrite" in error
+    assert launch("rec_rate_skip.py", *SMALL, "--seed", "5", "--overwrite", "--save_folder",
+                  str(tmp_path)).wait(timeout=120) == 0
+    with open(tmp_path / f"{SMALL_STEM}.json") as stream:
+        assert json.load(stream)["seed"] == 5
+
+
+def test_resume_across_a_code_version_is_refused_unless_asked(tmp_path, monkeypatch):
+    import rec_rate_skip
+    import runner
+
+    parser = runner.make_parser("test")
+    arguments = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1", "--save_folder", str(tmp_path)]
+
+    def run(*extra):
+        args = runner.validate(parser, parser.parse_args([*arguments, *extra]), noiseless=True)
+        return runner.run_grid(args, {"rec": "rec_rate_skip"}, rec_rate_skip.trial, "rec_rate_skip", with_sigma=False)
+
+    monkeypatch.setattr(runner, "code_version", lambda: "commit-a")
+    run()
+    monkeypatch.setattr(runner, "code_version", lambda: "commit-b")
+    with pytest.raises(SystemExit) as stop:
+        run("--resume")
+    assert "code version commit-a" in str(stop.value.code) and "--resume-any-version" in str(stop.value.code)
+    with pytest.raises(SystemExit):
+        run()  # a fresh run would replace it silently
+    run("--resume", "--resume-any-version")
+    with open(tmp_path / f"{SMALL_STEM}.json") as stream:
+        sidecar = json.load(stream)
+    assert sidecar["mixed_versions"] and [r["code_version"] for r in sidecar["runs"]] == ["commit-a", "commit-b"]
+
+
+def test_figures_refuse_a_run_made_with_other_settings(tmp_path):
+    results = tmp_path / "results"
+    figure = launch("rec_rate_skip.py", "--optw", "0", "--optx", "0", "--n", "100", "--d", "50", "--sample", "3",
+                    "--seed", "5", "--save_folder", str(results))
+    assert figure.wait(timeout=120) == 0
+    flags = ["figures.py", "fig6", "--scale", "quick", "--results", str(results), "--out", str(tmp_path / "png")]
+    refused = launch(*flags)
+    out, error = refused.communicate(timeout=300)
+    assert refused.returncode == 1 and "--seed 5 (not 97006855)" in error and "--overwrite" in error, error
+    assert "Traceback" not in error and not (tmp_path / "png").exists()
+    assert launch(*flags, "--overwrite").wait(timeout=300) == 0
