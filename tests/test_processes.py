@@ -13,8 +13,8 @@ import pytest
 
 from conftest import ROOT
 
-FLAGS = ["--n", "200", "--d", "50", "--sample", "3", "--optw", "0"]  # about 10 s on 2 workers
-STEM = "rec_rate_skip_n200_d50_w0_X0_sample3"
+FLAGS = ["--n", "300", "--d", "100", "--sample", "1", "--optw", "0"]  # about 10 s on 2 workers
+STEM = "rec_rate_skip_n300_d100_w0_X0_sample1"
 
 
 def launch(*arguments):
