@@ -18,8 +18,11 @@ STEM = "rec_rate_skip_n300_d100_w0_X0_sample1"
 
 
 def launch(*arguments):
+    # SIGINT back to its default in the child: under a non-interactive shell's background
+    # job (as CI runs) it is inherited as ignored, and Python then never raises Ctrl-C
     return subprocess.Popen([sys.executable, *arguments], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                            text=True, env=dict(os.environ, PYTHONWARNINGS="ignore"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def start(folder, *extra):
