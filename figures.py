@@ -559,6 +559,9 @@ def main():
                      f"got {', '.join(unknown) or 'none'}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
+    for flag, folder in (("--results", args.results), ("--out", args.out)):  # before any run, not after
+        if runner.unwritable(folder):
+            parser.error(f"{flag} {folder!r}: {runner.unwritable(folder)}")
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
         ["--scheduler", args.scheduler] if args.scheduler else []) + (["--overwrite"] if args.overwrite else [])
     for name in names:  # every command validates before any work starts

@@ -145,8 +145,7 @@ def parse(argv=None):
         args.neu = 1
     if args.compare is not None and not (args.compare.endswith(".npy") and os.path.isfile(args.compare)):
         parser.error(f"--compare must be an existing .npy array; got {args.compare!r}")
-    if args.figure and not os.path.isdir(os.path.dirname(os.path.abspath(args.figure))):
-        parser.error(f"--figure: the folder of {args.figure!r} does not exist")
+    runner.validate_figure_path(parser, args.figure)
     args.optw_choices = (0, 1) if args.model == "skip" else (0, 1, 2)
     return runner.validate(parser, args)
 

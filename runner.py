@@ -122,6 +122,17 @@ def make_norm_parser(description, neu_default, solver=True, beta=False):
     return parser
 
 
+def validate_figure_path(parser, path):
+    """--figure must name a PNG file in an existing folder (matplotlib would turn a folder
+    such as /tmp into /tmp.png)."""
+    if path is None:
+        return
+    if os.path.isdir(path) or not path.lower().endswith(".png"):
+        parser.error(f"--figure must be the path of a .png file; got {path!r}")
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        parser.error(f"--figure: the folder of {path!r} does not exist")
+
+
 def validate(parser, args, noiseless=False):
     """Check every flag before any work; exit with one line naming the flag."""
     for flag in ("n", "d"):
@@ -129,7 +140,6 @@ def validate(parser, args, noiseless=False):
         if value < GRID_STEP or value % GRID_STEP:
             parser.error(f"--{flag} must be a multiple of {GRID_STEP} and at least {GRID_STEP} "
                          f"(the grid is 10, 20, ..., {flag.upper()}); got {value}")
-    validate_run(parser, args)
     if args.optx not in OPTX_CHOICES:
         parser.error(f"--optx must be one of {', '.join(map(str, OPTX_CHOICES))}; got {args.optx}")
     if args.optw not in args.optw_choices:
@@ -158,11 +168,37 @@ def validate(parser, args, noiseless=False):
                   f"{programs.general_solver()} for training forms with --beta 0; {licence})")
         else:
             print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
-    return args
+    return validate_run(parser, args)  # last: it creates --save_folder
 
 
 def validate_run(parser, args):
-    """Check the flags of add_run_flags before any work, and that --save_folder is writable."""
+    """Check the flags of add_run_flags before any work, and then that --save_folder is
+    writable (creating it): call it after every other check, so that a bad flag leaves
+    nothing on disk."""
+    _check_run_flags(parser, args)
+    try:
+        os.makedirs(args.save_folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=args.save_folder):
+            pass
+    except OSError as error:
+        parser.error(f"--save_folder {args.save_folder!r} is not writable ({error.strerror or error})")
+    return args
+
+
+def unwritable(folder):
+    """Why files cannot be written in folder (created if need be), or None; touches nothing."""
+    path = os.path.abspath(folder)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    if not os.path.isdir(path):
+        return f"{path} is not a folder"
+    if not os.access(path, os.W_OK | os.X_OK):
+        return f"{path} is not writable"
+    return None
+
+
+def _check_run_flags(parser, args):
+    """The flags of add_run_flags, without touching the disk."""
     if args.seed < 0:
         parser.error(f"--seed must be a non-negative integer; got {args.seed}")
     if args.sample < 1:
@@ -173,13 +209,6 @@ def validate_run(parser, args):
         parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
     if args.scheduler is not None and "://" not in args.scheduler:
         parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; got {args.scheduler!r}")
-    try:
-        os.makedirs(args.save_folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=args.save_folder):
-            pass
-    except OSError as error:
-        parser.error(f"--save_folder {args.save_folder!r} is not writable ({error.strerror or error})")
-    return args
 
 
 def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):

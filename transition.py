@@ -217,17 +217,16 @@ def parse(argv=None):
         parser.error(f"--ds must be integers >= 2; got {' '.join(map(str, args.ds))}")
     if args.pilot_sample < 1 or args.bootstrap < 1:
         parser.error("--pilot_sample and --bootstrap must be at least 1")
-    args.ratio_max = args.ratio_max or EXPERIMENTS[args.experiment][1]
+    if args.ratio_max is None:
+        args.ratio_max = EXPERIMENTS[args.experiment][1]
     if not np.isfinite(args.ratio_max) or args.ratio_max <= 1:
         parser.error(f"--ratio_max must be a number > 1; got {args.ratio_max}")
-    if args.figure and not os.path.isdir(os.path.dirname(os.path.abspath(args.figure))):
-        parser.error(f"--figure: the folder of {args.figure!r} does not exist")
-    runner.validate_run(parser, args)
+    runner.validate_figure_path(parser, args.figure)
     try:
         args.solver_name = programs.resolve_solver(args.solver)
     except ValueError as error:
         parser.error(str(error))
-    return args
+    return runner.validate_run(parser, args)
 
 
 def main():

@@ -159,3 +159,28 @@ def test_figures_refuse_a_run_made_with_other_settings(tmp_path):
     assert refused.returncode == 1 and "--seed 5 (not 97006855)" in error and "--overwrite" in error, error
     assert "Traceback" not in error and not (tmp_path / "png").exists()
     assert launch(*flags, "--overwrite").wait(timeout=300) == 0
+
+
+# --------------------------------------------------------------------------- small cases of bad input
+
+
+@pytest.mark.parametrize("arguments, flag", [
+    (["transition.py", "--ratio_max", "0"], "--ratio_max"),
+    (["transition.py", "--figure", "/tmp"], "--figure"),
+    (["figures.py", "fig6", "--results", "NEVER", "--out", "NEVER", "--results", "FILE/results"], "--results"),
+    (["figures.py", "fig6", "--results", "NEVER", "--out", "NEVER", "--out", "FILE/figures"], "--out"),
+    (["rec_rate_skip.py", "--optx", "9"], "--optx"),
+])
+def test_bad_flags_name_themselves_and_leave_nothing_on_disk(arguments, flag, tmp_path):
+    folder = tmp_path / "never"
+    (tmp_path / "file").write_text("a file, not a folder")
+    arguments = [argument.replace("FILE", str(tmp_path / "file")).replace("NEVER", str(folder))
+                 for argument in arguments]
+    run = launch(*arguments, *([] if arguments[0] == "figures.py" else ["--save_folder", str(folder)]))
+    try:
+        _, error = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 2 or run.returncode == 1
+    assert flag in error and error.strip().count("\n") == 0 and "Traceback" not in error, error
+    assert not folder.exists()
