@@ -626,13 +626,18 @@ def _group_lasso_block_program(program):
     return ipm.DenseBlocks(U, np.arange(len(U)), np.ones(len(U)))
 
 
+def _within_tolerances(checks):
+    """A structured solve's certificate passes: every check within STRUCTURED_TOLERANCES."""
+    return all(checks[name] <= STRUCTURED_TOLERANCES[name] for name in checks)
+
+
 def _structured_solution(program, primal, block_solution, route, cone_duals=None):
     """A Solution from the structured solver, accepted on our own certificate."""
     dual = block_solution.lam
     checks = certify(program, primal, dual, cone_duals)
     status = "optimal" if block_solution.status == "optimal" else "optimal_inaccurate"
-    accepted = all(checks[name] <= STRUCTURED_TOLERANCES[name] for name in checks)
-    return Solution(primal, _value(program, primal), status, "IPM", dual, accepted, checks, route, cone_duals)
+    return Solution(primal, _value(program, primal), status, "IPM", dual, _within_tolerances(checks), checks, route,
+                    cone_duals)
 
 
 def solve_structured(program):
@@ -717,14 +722,18 @@ def _with_cone_duals(program, solution, cone_duals, left_out):
     duals = solution.cone_duals.copy()
     duals[:, left_out] = cone_duals[:, left_out]
     checks = certify(program, solution.primal, solution.dual, duals)
-    accepted = all(checks[name] <= STRUCTURED_TOLERANCES[name] for name in checks)
-    return dataclasses.replace(solution, cone_duals=duals, checks=checks, accepted=accepted)
+    return dataclasses.replace(solution, cone_duals=duals, checks=checks, accepted=_within_tolerances(checks))
+
+
+def _exact_correlations(program, dual):
+    """A_i^T lam (d, 2m) for the 2m cone blocks of an exact form (u_i, then v_i; not w0)."""
+    correlations = group_operators(program)[1](dual)
+    return correlations[:, 1:] if program.equation in ("11", "skip_train") else correlations
 
 
 def _exact_correlation_norms(program, dual):
     """||A_i^T lam|| for the 2m blocks of an exact form (u_i, then v_i)."""
-    correlations = group_operators(program)[1](dual)
-    return np.linalg.norm(correlations[:, 1:] if program.equation in ("11", "skip_train") else correlations, axis=0)
+    return np.linalg.norm(_exact_correlations(program, dual), axis=0)
 
 
 def _cone_matrix(program, i):
@@ -760,9 +769,7 @@ def _left_out_duals(program, dual, left_out):
     shows that for them (any zeta >= 0 with ||a + G^T zeta|| <= 1 does), and only the
     rest get an exact NNLS solve."""
     m, n = program.patterns.shape[1], len(program.y)
-    correlations = group_operators(program)[1](dual)
-    if program.equation in ("11", "skip_train"):
-        correlations = correlations[:, 1:]
+    correlations = _exact_correlations(program, dual)
     values, cone_duals = np.zeros(2 * m), np.zeros((n, 2 * m))
     blocks = np.flatnonzero(left_out)
     values[blocks] = np.linalg.norm(correlations[:, blocks], axis=0)
