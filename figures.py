@@ -311,11 +311,7 @@ def other_identity(path, args):
     with open(os.path.splitext(path)[0] + ".json") as stream:
         sidecar = json.load(stream)
     arguments = {key: value for key, value in vars(args).items() if key != "optw_choices"}
-    differences = runner.identity_differences(sidecar.get("args", {}), arguments)
-    made_by, now = sidecar.get("code_version"), runner.code_version()
-    if made_by != now:
-        differences.append(f"code version {made_by} (not {now})")
-    return "; ".join(differences)
+    return "; ".join(runner.identity_differences(sidecar.get("args", {}), arguments, True, sidecar.get("code_version")))
 
 
 def complete(path):

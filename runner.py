@@ -331,10 +331,15 @@ def code_version():
     return f"{commit}+changes-{hashlib.sha256(diff).hexdigest()[:12]}"
 
 
-def identity_differences(stored, arguments):
-    """The settings in which a stored run's arguments differ from these, as flags."""
-    return [f"--{key} {stored.get(key)} (not {value})" for key, value in arguments.items()
-            if key not in RESUME_IGNORES and stored.get(key) != value]
+def identity_differences(stored, arguments, with_version=False, stored_version=None):
+    """How a stored run's identity differs from these arguments', as phrases: the settings
+    as flags, and with_version, the stored code version when it is not this one (a run
+    that recorded none counts as another version)."""
+    differences = [f"--{key} {stored.get(key)} (not {value})" for key, value in arguments.items()
+                   if key not in RESUME_IGNORES and stored.get(key) != value]
+    if with_version and stored_version != code_version():
+        differences.append(f"code version {stored_version} (not {code_version()})")
+    return differences
 
 
 def utc_now():
@@ -462,8 +467,8 @@ def _code(names, name):
 RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
                   "device", "solver", "compare", "figure",  # the last two only draw a figure afterwards
                   "overwrite", "resume_any_version"}
-DERIVED_EVERY_S = 5.0
-FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials  # the derived arrays and sidecars lag the state by at most this much
+DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
+FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials
 
 
 def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None):
@@ -719,10 +724,7 @@ def _refuse_other_identity(state_path, outputs, shape, arguments):
         stored = RunState.load(state_path, list(outputs), shape)
     except ValueError as error:
         sys.exit(f"error: {error}; --overwrite replaces it, or use another --save_folder")
-    differences = identity_differences(stored.arguments, arguments)
-    made_by, now = stored.provenance.get("code_version"), code_version()
-    if made_by != now:
-        differences.append(f"code version {made_by} (not {now})")
+    differences = identity_differences(stored.arguments, arguments, True, stored.provenance.get("code_version"))
     if differences:
         sys.exit(f"error: {state_path} holds a run made with {'; '.join(differences)}; "
                  f"use another --save_folder, --resume it, or --overwrite it")
