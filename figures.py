@@ -404,9 +404,10 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
     fail, the figure is refused unless allow_failed (then its title says so)."""
     args = parsed(panel, argv)
     path = array_path(panel, args)
-    if complete(path) and other_identity(path, args):
+    differences = other_identity(path, args) if complete(path) else ""
+    if differences:
         if "--overwrite" not in passthrough:
-            sys.exit(f"error: {label}: {path} was made with {other_identity(path, args)}; "
+            sys.exit(f"error: {label}: {path} was made with {differences}; "
                      f"use another --results, or --overwrite to rerun it into place")
         run_script(f"{label} (replacing it)", panel.script, [*argv, *passthrough])
     if not complete(path):
