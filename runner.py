@@ -20,6 +20,7 @@
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -362,7 +363,9 @@ def atomic_write(path, write):
             write(stream)
         os.replace(temporary, path)
     except BaseException:
-        os.unlink(temporary)
+        # An interruption can land after the rename, when the temporary is gone.
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
 
 
@@ -542,12 +545,13 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
                                errors_path)
             atomic_write(path + ".json", lambda s, c=sidecar: s.write(json.dumps(c, indent=1).encode()))
 
-    state.save()
-    derive()
     progress = tqdm(total=sum(len(unit) for _, _, unit in tasks), desc=details_prefix, unit="trial")
-    last_derived = time.time()
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         signal.signal(signal.SIGTERM, _terminated)  # SIGTERM ends the run as Ctrl-C does
+        state.save()
+        derive()
+        last_derived = time.time()
         for n, d, trials, results in _execute(args, work, batched, list(outputs), tasks):
             i, j = index_n[n], index_d[d]
             for t, result in zip(trials, results):
@@ -565,6 +569,8 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
                 last_derived = time.time()
             progress.update(len(trials))
     except (KeyboardInterrupt, _Terminated) as interruption:
+        for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the last save
+            signal.signal(number, signal.SIG_IGN)
         progress.close()
         state.save()
         derive()
@@ -573,7 +579,8 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
         sys.exit(143 if isinstance(interruption, _Terminated) else 130)
     finally:
         progress.close()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     state.save()
     derive()
     counts = state.counts(state.status, state.status_names)
