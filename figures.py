@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import importlib
 import io
-import json
 import os
 import subprocess
 import sys
@@ -305,21 +304,23 @@ def array_path(panel, args):
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
-def other_identity(path, args):
-    """How the run behind a complete array differs from the panel's (settings, code version),
+def other_identity(sidecar, args):
+    """How the run behind a sidecar differs from the panel's (settings, code version),
     as one phrase; empty when it is the panel's own run."""
-    with open(os.path.splitext(path)[0] + ".json") as stream:
-        sidecar = json.load(stream)
     arguments = {key: value for key, value in vars(args).items() if key != "optw_choices"}
-    return "; ".join(runner.identity_differences(sidecar.get("args", {}), arguments, True, sidecar.get("code_version")))
+    return "; ".join(runner.identity_differences(sidecar["args"], arguments, True, sidecar.get("code_version")))
 
 
-def complete(path):
-    sidecar = os.path.splitext(path)[0] + ".json"
-    if not (os.path.exists(path) and os.path.exists(sidecar)):
-        return False
-    with open(sidecar) as stream:
-        return bool(json.load(stream).get("complete"))
+def finished_sidecar(path):
+    """The sidecar of the complete run whose array is at path, or None when there is
+    none (no array or sidecar, or the run is unfinished); ValueError with the reason
+    when the array or its sidecar is unreadable."""
+    import plot
+
+    if not (os.path.exists(path) and os.path.exists(os.path.splitext(path)[0] + ".json")):
+        return None
+    sidecar = plot.load(path)[1]
+    return sidecar if sidecar.get("complete") else None
 
 
 def cell_sizes(panel, args):
@@ -404,13 +405,19 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
     fail, the figure is refused unless allow_failed (then its title says so)."""
     args = parsed(panel, argv)
     path = array_path(panel, args)
-    differences = other_identity(path, args) if complete(path) else ""
+    try:
+        sidecar = finished_sidecar(path)
+    except ValueError as error:  # the run's state decides: --resume checks it and derives both anew
+        print(f"{label}: {path}: {error}; deriving it again from the run's state")
+        sidecar = None
+    differences = other_identity(sidecar, args) if sidecar else ""
     if differences:
         if "--overwrite" not in passthrough:
             sys.exit(f"error: {label}: {path} was made with {differences}; "
                      f"use another --results, or --overwrite to rerun it into place")
         run_script(f"{label} (replacing it)", panel.script, [*argv, *passthrough])
-    if not complete(path):
+        sidecar = finished_sidecar(path)
+    if sidecar is None:
         status = run_script(label, panel.script, [*argv, "--resume", *passthrough])
         if status == runner.FAILED_TRIALS_EXIT:
             status = run_script(f"{label} (its failed trials again)", panel.script,
@@ -465,12 +472,16 @@ def compose(name, figure, scale, paths, out):
                              constrained_layout=True)
     artist = None
     for ax, panel, path in zip(axes.ravel(), figure.panels, paths):
-        array, sidecar, row_grid, column_grid = plot.load(path)
-        mean = runner.trial_mean(array.astype(float))
+        try:
+            array, sidecar, row_grid, column_grid = plot.load(path)
+            mean = runner.trial_mean(array.astype(float))
+            levels, label, open_top = plot.colour_levels(panel.array, mean)
+        except ValueError as error:
+            sys.exit(f"error: {name} [{panel.title}]: {path}: {error}")
         if figure.kind == "curves":
             draw_curves(ax, panel, sidecar, row_grid, column_grid, mean)
         else:
-            artist = plot.draw(ax, row_grid, column_grid, mean, panel.array.startswith("dis_"))
+            artist = plot.draw(ax, row_grid, column_grid, mean, levels, open_top)
             if plot.axis_names(sidecar) == ("n", "d"):
                 plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
             plot.label_axes(ax, sidecar)
@@ -481,14 +492,16 @@ def compose(name, figure, scale, paths, out):
                               if rows > 1 and panel.array.startswith("dis_") else ""), fontsize=9)
     for ax in axes.ravel()[len(figure.panels):]:
         ax.set_visible(False)
-    if artist is not None:
-        is_distance = figure.panels[0].array.startswith("dis_")
-        fig.colorbar(artist, ax=axes, label="mean distance" if is_distance else "rate", shrink=0.9)
+    if artist is not None:  # the catalog's maps share fixed levels, so one colour bar serves all panels
+        fig.colorbar(artist, ax=axes, label=label, shrink=0.9)
     suffix = "" if scale == "paper" else f" ({scale} scale)"
     fig.suptitle(f"{name}: {figure.what}{suffix}", fontsize=10)
-    os.makedirs(out, exist_ok=True)
     png = png_path(out, name, scale)
-    fig.savefig(png, dpi=110)
+    try:
+        os.makedirs(out, exist_ok=True)
+        fig.savefig(png, dpi=110)
+    except OSError as error:  # checked writable at the start; a full disk can still say no
+        sys.exit(f"error: {name}: cannot write {png} ({error.strerror or error})")
     plt.close(fig)
     return png
 

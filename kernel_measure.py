@@ -16,7 +16,11 @@ is numerically singular keeps status "singular" and NaN.
 
 --compare DIS_TEST.npy (a trained-network dis_test array from the same flags and
 seed) adds a figure: the measure's map, the dis_test map, and a scatter of the two
-per cell (trial means) and per trial (the same data), with Spearman rank correlations.
+per cell (trial means) and per trial (the same data), with Spearman rank
+correlations. Before any work, the array's sidecar must name the trained-network
+script of the same --model, its dis_test array, and the same --n, --d, --seed,
+--sigma, --optx, --optw (and --neu): the flags that decide the training data. Its
+--sample (the first trials of both draw the same data) and training flags may differ.
 """
 
 import json
@@ -80,6 +84,30 @@ def matching(grid, other):
     return [positions[value] for value in other]
 
 
+DATA_FLAGS = ("n", "d", "seed", "sigma", "optx", "optw", "neu")  # what decides the training data drawn
+
+
+def comparison_problem(path, args):
+    """Why the array at path is not the trained networks' dis_test on this run's data
+    (its sidecar says which script, array and flags made it), or None when it is."""
+    import plot
+
+    try:
+        sidecar = plot.read_sidecar(os.path.splitext(path)[0] + ".json")
+    except ValueError as error:
+        return str(error)
+    script = f"ncvx_train_{args.model}.py"
+    if not sidecar:
+        return "has no sidecar to say what it is"
+    if sidecar.get("script") != script or sidecar.get("array") != "dis_test":
+        return f"is {sidecar.get('script')}'s {sidecar.get('array')}, not {script}'s dis_test (--model {args.model})"
+    theirs = sidecar["args"]
+    for flag in DATA_FLAGS:
+        if flag in theirs and theirs[flag] != getattr(args, flag, None):
+            return f"was made with --{flag} {theirs[flag]}, this run has --{flag} {getattr(args, flag, None)}"
+    return None
+
+
 def compare(measure_path, dis_test_path, png):
     """The comparison figure; returns the per-cell and per-trial Spearman correlations."""
     import matplotlib
@@ -105,7 +133,7 @@ def compare(measure_path, dis_test_path, png):
     filled = axes[0].contourf(dis_n, dis_d, cell_measure.T, levels=np.linspace(0, top, 12), cmap="jet")
     fig.colorbar(filled, ax=axes[0], label="sqrt(2 y^T H^-1 y / n)")
     axes[0].set_title("kernel measure (trial mean)", fontsize=9)
-    artist = plot.draw(axes[1], dis_n, dis_d, cell_dis, is_distance=True)
+    artist = plot.draw(axes[1], dis_n, dis_d, cell_dis, open_top=True)
     fig.colorbar(artist, ax=axes[1], label="mean dis_test")
     axes[1].set_title(f"trained networks: {os.path.basename(dis_test_path)}", fontsize=8)
     for ax in axes[:2]:
@@ -145,6 +173,8 @@ def parse(argv=None):
         args.neu = 1
     if args.compare is not None and not (args.compare.endswith(".npy") and os.path.isfile(args.compare)):
         parser.error(f"--compare must be an existing .npy array; got {args.compare!r}")
+    if args.compare is not None and (problem := comparison_problem(args.compare, args)):
+        parser.error(f"--compare {args.compare}: {problem}")
     runner.validate_figure_path(parser, args.figure)
     args.optw_choices = (0, 1) if args.model == "skip" else (0, 1, 2)
     return runner.validate(parser, args)

@@ -4,15 +4,20 @@
 `python plot.py FILE.npy` renders one. Each map is the trial mean over the
 (n, d) grid (or the two axes its sidecar names) as filled contours: n on the x
 axis, d on the y axis, jet colours,
-levels 0 to 1 by 0.1, an open-ended top level for distances, the theoretical
-n = 2d line dashed and, on the skip recovery maps, Wendel's all-ones failure bound
-dotted (both off with --no-theory). Cells with no finished trial (skipped
-or failed) stay blank: such maps are drawn as cells with the same colour levels,
-since contouring would also blank the valid cells around a hole.
+levels 0 to 1 by 0.1 for rates and probabilities (rec_*, prob_*, nic_*), with an
+open-ended top level for distances (dis_*); any other array (the lasso's number of
+active neurons, the kernel measure) gets ten levels between its own smallest and
+largest trial means and a colour bar naming what it is. The theoretical n = 2d line
+is dashed and, on the skip recovery maps, Wendel's all-ones failure bound dotted
+(both off with --no-theory). Cells with no finished trial (skipped or failed) stay
+blank: such maps are drawn as cells with the same colour levels, since contouring
+would also blank the valid cells around a hole.
 
 Every file that cannot be rendered (empty, not an array, not numeric, not
-(n, d, trial)) is named on stderr with the reason, and the exit status is 1 when
-any file was skipped (unless --allow-skips) or none was rendered.
+(n, d, trial), no finite value, a rate outside [0, 1], a sidecar that is not the
+suite's JSON object or whose grids do not fit the array) is named on stderr with
+the reason, the others are still rendered, and the exit status is 1 when any file
+was skipped (unless --allow-skips) or none was rendered.
 """
 
 import json
@@ -30,6 +35,13 @@ import common  # noqa: E402
 from runner import OneLineParser, grid, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
+# What each array family is, by file-name prefix: (colour-bar label, fixed 0..1 levels?).
+# Rates and distances share the paper's fixed levels; the rest are scaled to their data.
+QUANTITIES = {"rec_": ("recovery rate", True), "prob_": ("probability", True),
+              "nic_": ("fraction satisfying the condition", True), "dis_": ("mean distance", True),
+              "num_active": ("active neurons (trial mean)", False),
+              "kernel_measure": ("kernel measure sqrt(2 y^T H^-1 y / n)", False),
+              "kernel_lambda_min": ("lambda_min(H^inf)", False)}
 AXIS_LABELS = {"lam": "lambda", "s": "s (inverse noise scale)"}
 WENDEL_LEVELS = [0.1, 0.5, 0.9]
 
@@ -46,15 +58,62 @@ def load(path):
         raise ValueError(f"not numeric (dtype {array.dtype})")
     if array.ndim != 3 or 0 in array.shape:
         raise ValueError(f"expected an (n, d, trial) array, got shape {array.shape}")
-    sidecar_path = os.path.splitext(path)[0] + ".json"
-    sidecar = {}
-    if os.path.exists(sidecar_path):
-        with open(sidecar_path) as stream:
-            sidecar = json.load(stream)
+    sidecar = read_sidecar(os.path.splitext(path)[0] + ".json")
     rows, columns = axis_names(sidecar)
-    n_grid = np.array(sidecar.get(f"{rows}_grid", grid(10 * array.shape[0])))
-    d_grid = np.array(sidecar.get(f"{columns}_grid", grid(10 * array.shape[1])))
-    return array, sidecar, n_grid, d_grid
+    grids = []
+    for axis, name in enumerate((rows, columns)):
+        values = sidecar.get(f"{name}_grid", grid(10 * array.shape[axis]).tolist())
+        if not (isinstance(values, list) and all(isinstance(v, (int, float)) for v in values)
+                and len(values) == array.shape[axis]):
+            raise ValueError(f"its sidecar's {name}_grid is not {array.shape[axis]} numbers "
+                             f"(the array's axis {axis}): {str(values)[:60]}")
+        grids.append(np.array(values))
+    return array, sidecar, *grids
+
+
+def read_sidecar(path):
+    """The JSON sidecar at path ({} when there is none, as for the authors' arrays);
+    ValueError naming the file when it is not the suite's: a JSON object with an
+    "args" object and, if it names them, two or more axis names."""
+    if not os.path.exists(path):
+        return {}
+    try:
+        with open(path) as stream:
+            sidecar = json.load(stream)
+    except (OSError, ValueError) as error:  # unreadable, not JSON, not UTF-8
+        raise ValueError(f"its sidecar {path} is not readable JSON ({type(error).__name__}: {error})") from None
+    if not isinstance(sidecar, dict):
+        raise ValueError(f"its sidecar {path} is a JSON {type(sidecar).__name__}, not an object")
+    if not isinstance(sidecar.get("args"), dict):
+        raise ValueError(f"its sidecar {path} has no \"args\" object")
+    axes = sidecar.get("axes", ["n", "d"])
+    if not (isinstance(axes, list) and len(axes) >= 2 and all(isinstance(a, str) for a in axes)):
+        raise ValueError(f"its sidecar {path} has \"axes\" {str(axes)[:40]}, not a list of axis names")
+    return sidecar
+
+
+def quantity(name):
+    """(colour-bar label, fixed levels?) of an array from its file name."""
+    for prefix, described in QUANTITIES.items():
+        if name.startswith(prefix):
+            return described
+    return os.path.splitext(name)[0], False
+
+
+def colour_levels(name, mean):
+    """The 11 colour levels of a map of `mean` (the trial means) named `name`, its
+    colour-bar label and whether its top level is open (distances); ValueError when
+    the map would be blank or mislabelled: no finite cell, or a rate outside [0, 1]."""
+    finite = mean[np.isfinite(mean)]
+    if finite.size == 0:
+        raise ValueError("no cell has a finite value (every trial NaN or infinite: skipped or failed)")
+    label, fixed = quantity(name)
+    if not fixed:
+        low, high = float(finite.min()), float(finite.max())
+        return np.linspace(low, high if high > low else low + 1.0, 11), label, False
+    if finite.min() < 0 or (not name.startswith("dis_") and finite.max() > 1):
+        raise ValueError(f"a {label} map with values in [{finite.min():.3g}, {finite.max():.3g}], outside [0, 1]")
+    return LEVELS, label, name.startswith("dis_")
 
 
 def axis_names(sidecar):
@@ -77,7 +136,8 @@ def title(path, sidecar):
         return name
     args = sidecar["args"]
     parts = [f"{flag} {args[flag]}" for flag in ("optw", "optx", "optmu", "sigma") if flag in args]
-    parts.append(f"{args['sample']} trials")
+    if "sample" in args:
+        parts.append(f"{args['sample']} trials")
     if args.get("neu") is not None:
         parts.insert(0, f"{args['neu']} neuron(s)")
     if sidecar.get("solver"):
@@ -87,16 +147,17 @@ def title(path, sidecar):
     return f"{name}\n" + ", ".join(parts)
 
 
-def draw(ax, n_grid, d_grid, mean, is_distance):
+def draw(ax, n_grid, d_grid, mean, levels=LEVELS, open_top=False):
     """The map of mean (n, d) on ax: filled contours, or cells with the same colour
     levels where the grid has a single row or holes (NaN cells) that contouring
-    would widen over their valid neighbours. Returns the artist for the colour bar."""
+    would widen over their valid neighbours. open_top: values above the last level
+    get its colour (distances). Returns the artist for the colour bar."""
     masked = np.ma.masked_invalid(mean).T  # rows d, columns n
-    extend = "max" if is_distance else "neither"
+    extend = "max" if open_top else "neither"
     if len(n_grid) > 1 and len(d_grid) > 1 and not masked.mask.any():
-        return ax.contourf(n_grid, d_grid, masked, levels=LEVELS, cmap="jet", extend=extend)
+        return ax.contourf(n_grid, d_grid, masked, levels=levels, cmap="jet", extend=extend)
     cmap = plt.get_cmap("jet")
-    norm = BoundaryNorm(LEVELS, cmap.N, extend=extend)
+    norm = BoundaryNorm(levels, cmap.N, extend=extend)
     return ax.pcolormesh(n_grid, d_grid, masked, cmap=cmap, norm=norm, shading="nearest")
 
 
@@ -127,17 +188,22 @@ def draw_wendel_bound(ax, n_grid, d_grid):
 def render(path, theory=True):
     """Write <array>.png beside the array and return its path."""
     array, sidecar, n_grid, d_grid = load(path)
-    is_distance = os.path.basename(path).startswith("dis_")
+    mean = trial_mean(array.astype(float))
+    levels, label, open_top = colour_levels(os.path.basename(path), mean)
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    filled = draw(ax, n_grid, d_grid, trial_mean(array.astype(float)), is_distance)
-    fig.colorbar(filled, ax=ax, label="mean distance" if is_distance else "recovery rate")
+    filled = draw(ax, n_grid, d_grid, mean, levels, open_top)
+    fig.colorbar(filled, ax=ax, label=label)
     if theory and axis_names(sidecar) == ("n", "d"):
         draw_theory(ax, os.path.basename(path), n_grid, d_grid)
     label_axes(ax, sidecar)
     ax.set_title(title(path, sidecar), fontsize=9)
     png = os.path.splitext(path)[0] + ".png"
-    fig.savefig(png, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(png, dpi=120, bbox_inches="tight")
+    except OSError as error:  # a read-only folder, a full disk
+        raise ValueError(f"cannot write {png} ({error.strerror or error})") from None
+    finally:
+        plt.close(fig)
     return png
 
 

@@ -21,6 +21,7 @@
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import pickle
@@ -439,20 +440,21 @@ class RunState:
     @classmethod
     def load(cls, path, metrics, shape):
         """The state saved at path; raises ValueError with a one-line reason when it is unreadable."""
+        state = cls.__new__(cls)
+        state.path = path
+        # A damaged file can fail in any layer (zip, CRC, npy header, JSON, the meta's
+        # keys), each with its own exception type: all of them mean "unreadable".
         try:
             with np.load(path, allow_pickle=False) as stored:
                 meta = json.loads(str(stored["meta"]))
-                arrays = {metric: stored[f"metric_{metric}"] for metric in metrics}
-                status, route = stored["status"], stored["route"]
-        except (OSError, KeyError, ValueError, EOFError) as error:  # zip, npy and json errors
+                state.arrays = {metric: stored[f"metric_{metric}"] for metric in metrics}
+                state.status, state.route = stored["status"], stored["route"]
+            state.arguments, state.provenance, state.runs = meta["arguments"], meta["provenance"], meta["runs"]
+            state.status_names, state.route_names = meta["status_names"], meta["route_names"]
+        except Exception as error:
             raise ValueError(f"{path} is not a readable run state ({type(error).__name__}: {error})") from None
-        if status.shape != shape or any(array.shape != shape for array in arrays.values()):
-            raise ValueError(f"{path} holds arrays of shape {status.shape}, not {shape}")
-        state = cls.__new__(cls)
-        state.path, state.arguments = path, meta["arguments"]
-        state.arrays, state.status, state.route = arrays, status, route
-        state.status_names, state.route_names = meta["status_names"], meta["route_names"]
-        state.provenance, state.runs = meta["provenance"], meta["runs"]
+        if state.status.shape != shape or any(array.shape != shape for array in state.arrays.values()):
+            raise ValueError(f"{path} holds arrays of shape {state.status.shape}, not {shape}")
         return state
 
 
@@ -488,11 +490,19 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     then takes the two axis values in place of (n, d).
     """
     lock_path = os.path.join(args.save_folder, file_stem(details_prefix, args, with_sigma) + ".lock")
-    lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
     try:
-        return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes)
-    finally:
-        lock.close()
+        lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
+        try:
+            return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes)
+        finally:
+            lock.close()
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        # Every file is written whole or not at all (atomic_write): the state on disk is
+        # the last complete one, so freeing space and resuming loses only the work in flight.
+        sys.exit(f"error: no space left on the device of --save_folder {args.save_folder} ({error.strerror}); "
+                 f"free some, then --resume continues")
 
 
 def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes):

@@ -1,6 +1,7 @@
 """The figure catalog: every panel's command is valid for its script, and figures are
 recomposed from existing runs without recomputation."""
 
+import json
 import os
 
 import matplotlib.image
@@ -34,6 +35,17 @@ def test_quick_figure_is_recomposed_without_recomputation(tmp_path):
     assert [path.stat().st_mtime_ns for path in arrays] == stamps
     image = matplotlib.image.imread(tmp_path / "figures" / "fig6_quick.png")
     assert image.shape[1] > 3 * image.shape[0]  # four panels side by side
+    # A garbage sidecar and a truncated array under a complete one: each named in one
+    # line, then derived again from its run's state, byte-identical to what they were.
+    contents = [path.read_bytes() for path in arrays]
+    sidecar = arrays[0].with_suffix(".json")
+    sidecar_text = sidecar.read_text()
+    sidecar.write_text("{not json")
+    arrays[1].write_bytes(contents[1][:40])
+    third = run_script("figures.py", *flags)
+    assert third.stdout.count("deriving it again from the run's state") == 2 and "Traceback" not in third.stderr
+    assert [path.read_bytes() for path in arrays] == contents
+    assert json.loads(sidecar.read_text())["args"] == json.loads(sidecar_text)["args"]
 
 
 def test_unknown_figure_is_a_one_line_error(tmp_path):

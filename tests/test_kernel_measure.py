@@ -80,6 +80,17 @@ def test_the_comparison_runs_end_to_end(tmp_path):
     assert "Spearman" in result.stdout
     measure = np.load(tmp_path / "kernel_measure_skip_n40_d20_w1_X0_sig0.05_sample3.npy")
     assert measure.shape == (4, 2, 3) and np.all(measure > 0)
+    # Arrays that are not this run's trained networks' dis_test are refused in one
+    # line, before any work: another seed, another script's array on the same grid.
+    other = tmp_path / "other"
+    run_script("minnrm_skip.py", *common_flags[:-1], str(other))
+    cases = {"--seed": (dis_test, ["--seed", "3"]),
+             "not ncvx_train_skip.py's dis_test": (other / dis_test.name.replace("ncvx_train", "minnrm"), [])}
+    for reason, (path, flags) in cases.items():
+        refused = run_script("kernel_measure.py", *common_flags[:-1], str(tmp_path / "refused"), *flags,
+                             "--compare", str(path), check=False)
+        assert refused.returncode != 0 and reason in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "refused").exists()
 
 
 @pytest.mark.parametrize("flags, named", [(["--model", "plain"], "--model"), (["--neu", "2"], "--neu"),

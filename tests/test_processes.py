@@ -97,12 +97,48 @@ def test_an_interrupted_run_says_how_far_it_got_and_resumes(tmp_path):
         time.sleep(1.0)
         run.send_signal(sig)
         _, error = run.communicate(timeout=60)
-        lines = [line for line in error.splitlines() if line.strip() and "trial/s" not in line and "%|" not in line]
+        lines = message_lines(error)
         assert run.returncode == code, error
         assert "Traceback" not in error
         assert len(lines) == 1 and lines[0].startswith("interrupted after ") and "--resume continues" in lines[0], lines
         assert start(folder, "--jobs", "2", "--resume").wait(timeout=300) == 0
         assert np.isin(np.load(folder / f"{STEM}.npy"), [0.0, 1.0]).all()
+
+
+def message_lines(error):
+    """stderr without tqdm's progress lines."""
+    return [line for line in error.splitlines() if line.strip() and "trial/s" not in line and "%|" not in line]
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_resume_finishes_it(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        folder = disk / "results"
+        run = start(folder, "--jobs", "1")
+        assert wait_for(lambda: (folder / f"{STEM}.state.npz").exists(), 60)
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            with pytest.raises(OSError, match="No space left"):
+                while True:  # take every free byte
+                    os.write(filler, bytes(4096))
+        finally:
+            os.close(filler)
+        _, error = run.communicate(timeout=120)
+        lines = message_lines(error)
+        assert run.returncode == 1 and "Traceback" not in error, error
+        assert len(lines) == 1 and "no space left" in lines[0] and "--resume" in lines[0], lines
+        (disk / "filler").unlink()
+        assert start(folder, "--jobs", "2", "--resume").wait(timeout=300) == 0
+        assert np.isin(np.load(folder / f"{STEM}.npy"), [0.0, 1.0]).all()
+        assert not list(folder.glob(".*.part"))
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
 
 
 # --------------------------------------------------------------------------- run identity
@@ -161,7 +197,18 @@ def test_figures_refuse_a_run_made_with_other_settings(tmp_path):
     assert launch(*flags, "--overwrite").wait(timeout=300) == 0
 
 
-# --------------------------------------------------------------------------- small cases of bad input
+def test_figure_8_is_not_composed_from_5_epoch_runs(tmp_path):
+    """The case that was reported: a 5-step run under the file name of Figure 8's
+    400-step panel; figures.py names the run and the difference, and draws nothing."""
+    results = tmp_path / "results"
+    short = launch("ncvx_train_skip.py", "--sigma", "0", "--n", "100", "--d", "50", "--sample", "3", "--epochs", "5",
+                   "--save_folder", str(results))
+    assert short.wait(timeout=300) == 0
+    refused = launch("figures.py", "fig8", "--scale", "quick", "--results", str(results), "--out", str(tmp_path / "png"))
+    _, error = refused.communicate(timeout=120)
+    assert refused.returncode == 1 and error.strip().count("\n") == 0 and "Traceback" not in error, error
+    assert "fig8 [sigma = 0]" in error and "--epochs 5 (not 400)" in error
+    assert not (tmp_path / "png").exists()
 
 
 @pytest.mark.parametrize("arguments, flag", [

@@ -91,8 +91,55 @@ def test_plot_keeps_the_valid_cells_beside_a_row_of_nan():
     mean = np.full((4, 3), 0.55)
     mean[:, 1] = np.nan  # d = 20 never finished
     fig, ax = plt.subplots()
-    artist = plot.draw(ax, np.array([10, 20, 30, 40]), np.array([10, 20, 30]), mean, is_distance=False)
+    artist = plot.draw(ax, np.array([10, 20, 30, 40]), np.array([10, 20, 30]), mean)
     values = artist.get_array().reshape(3, 4)  # rows d, columns n
     assert values.mask[1].all() and not values.mask[[0, 2]].any()
     np.testing.assert_allclose(values[[0, 2]], 0.55)
     plt.close(fig)
+
+
+def test_plot_skips_bad_sidecars_and_blank_maps_with_one_line_each(tmp_path):
+    """Sidecars that are a JSON list, lack "args" or have an n_grid of the wrong length,
+    and arrays with no finite value, are each named with the reason and no traceback;
+    the rest of the folder is still rendered."""
+    stem = "rec_rate_skip_n20_d20_w0_X0_sample2"
+    np.save(tmp_path / f"{stem}.npy", np.ones((2, 2, 2)))
+    bad_sidecars = {"list": [1, 2], "no_args": {"complete": True},
+                    "short_grid": {"args": {"sample": 2}, "n_grid": [10, 20, 30]}}
+    for name, sidecar in bad_sidecars.items():
+        np.save(tmp_path / f"rec_rate_{name}.npy", np.ones((2, 2, 2)))
+        (tmp_path / f"rec_rate_{name}.json").write_text(json.dumps(sidecar))
+    np.save(tmp_path / "dis_abs_nan.npy", np.full((2, 2, 2), np.nan))
+    np.save(tmp_path / "dis_abs_inf.npy", np.full((2, 2, 2), np.inf))
+    np.save(tmp_path / "rec_rate_above_one.npy", np.full((2, 2, 2), 1.5))
+    result = run_script("plot.py", str(tmp_path), check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 6, result.stderr
+    reasons = {"rec_rate_list.json is a JSON list", "rec_rate_no_args.json has no \"args\"", "n_grid is not 2 numbers",
+               "dis_abs_nan.npy: no cell has a finite value", "dis_abs_inf.npy: no cell has a finite value",
+               "outside [0, 1]"}
+    assert all(any(reason in line for line in skipped) for reason in reasons), result.stderr
+    assert (tmp_path / f"{stem}.png").exists()
+
+
+def test_plot_draws_other_quantities_on_their_own_scale(tmp_path):
+    """A kernel-measure array (values 1.5 to 3.1) is not a rate: its colour levels span
+    its own trial means and its colour bar names it; rates keep the paper's 0..1 levels."""
+    import plot
+    import runner
+
+    measure = np.linspace(1.5, 3.1, 8).reshape(2, 2, 2)
+    mean = runner.trial_mean(measure)
+    levels, label, open_top = plot.colour_levels("kernel_measure_skip_n20_d20_w1_X0_sig0_sample2.npy", mean)
+    assert levels[0] == mean.min() and levels[-1] == mean.max() and "kernel measure" in label
+    assert not open_top
+    levels, label, _ = plot.colour_levels("num_active_lasso_skip.npy", np.array([[0.0, 4.0]]))
+    assert levels[-1] == 4.0 and "active neurons" in label
+    levels, label, open_top = plot.colour_levels("dis_test_minnrm_skip.npy", np.array([[0.2, 1.7]]))
+    np.testing.assert_allclose(levels, np.linspace(0, 1, 11))
+    assert open_top and label == "mean distance"
+    np.save(tmp_path / "kernel_measure_skip_n20_d20_w1_X0_sig0_sample2.npy", measure)
+    run_script("plot.py", str(tmp_path))
+    image = matplotlib.image.imread(tmp_path / "kernel_measure_skip_n20_d20_w1_X0_sig0_sample2.png")
+    assert len(np.unique(image.reshape(-1, image.shape[-1]), axis=0)) > 20  # coloured, not blank
