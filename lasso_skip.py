@@ -1,17 +1,20 @@
-"""Support recovery of the group lasso (25) as lambda varies: a skip connection beside a normalisation layer.
+"""Support recovery of the group lasso (25) as lambda varies: a skip connection and a normalisation layer before the ReLU.
 
 Figure 13 (Theorem 10): d is fixed (--d), n runs over 10, 20, ..., N and lambda
 over --lam_num log-spaced values from --lam_min to --lam_max. Each trial draws X,
 a planted linear neuron w and noisy labels y = X w + z (z = sigma N(0, I)/sqrt(n)),
-samples arrangement patterns, whitens their blocks D_i X = U_i S_i V_i^T and solves
+samples the arrangement patterns D_i of X, takes the thin SVD X = U S V^T and
+solves, on the whitened data U (the normalisation layer makes the network see X
+only through U; the paper: "equivalent to the training problem with Haar data"),
 
-    min 1/2 ||X w0 + sum_i U_i w_i - y||^2 + lambda (||w0|| + sum_i ||w_i||)      (25)
+    min 1/2 ||U w0 + sum_i D_i U w_i - y||^2 + lambda (||w0|| + sum_i ||w_i||)      (25)
 
 A neuron is active when its block's norm exceeds 1e-4 (the suite's recovery
 tolerance). Recovery: exactly one active neuron, the linear one (w0 != 0 and every
 w_i = 0), as Theorem 10 states it. Arrays (n grid, lambda grid, trials): the
-recovery indicator, the number of active neurons and dis_abs = ||w0 - w||; NaN
-where the solve failed our certificate. Too small a lambda fits the noise with
+recovery indicator, the number of active neurons and dis_abs = ||V S^-1 w0 - w||,
+the linear neuron in X's coordinates (U w0 = X V S^-1 w0) against the planted one;
+NaN where the solve failed our certificate. Too small a lambda fits the noise with
 ReLU neurons, too large a one zeroes w0 as well: failure, success, failure.
 """
 
@@ -37,14 +40,15 @@ def axes(args):
 def trial(n, lam, rng, args):
     X, w, y = common.linear_planted_data(rng, n, args.d, args)
     patterns, exist_all_one = common.arrangement_patterns(X, rng)
-    program = programs.Program("25", X, y, patterns, blocks=programs.whitened_blocks(X, patterns), lam=lam)
+    U, S, V = programs.thin_svd(X)
+    program = programs.Program("25", U, y, patterns, lam=lam)
     solution = programs.solve(program, args.solver_name)
     metrics = {"rec": np.nan, "active": np.nan, "dis_abs": np.nan}
     if solution.accepted:
         linear_active = np.linalg.norm(solution.primal["w0"]) > common.RECOVERY_ATOL
         relu_active = int(np.sum(np.linalg.norm(solution.primal["W"], axis=0) > common.RECOVERY_ATOL))
         metrics = {"rec": float(linear_active and relu_active == 0), "active": float(linear_active + relu_active),
-                   "dis_abs": float(np.linalg.norm(solution.primal["w0"] - w))}
+                   "dis_abs": float(np.linalg.norm(V @ (solution.primal["w0"] / S) - w))}
     details = {"X": X, "w": w, "y": y, "dmat": patterns, "exist_all_one": exist_all_one, **solution.primal}
     return runner.TrialResult(metrics, solution.outcome, details, solution.route)
 

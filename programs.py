@@ -123,20 +123,27 @@ def masked_blocks(X, patterns):
     )
 
 
+def thin_svd(M):
+    """The rank-truncated thin SVD M = U S V^T: U (rows, r) with orthonormal columns,
+    S (r,) and V (cols, r), r the numerical rank of M."""
+    U, S, Vt = np.linalg.svd(M, full_matrices=False)
+    rank = int(np.sum(S > S.max(initial=0.0) * max(M.shape) * np.finfo(float).eps))
+    return U[:, :rank], S[:rank], Vt[:rank].T
+
+
 def whitened_blocks(X, patterns):
     """Rank-truncated thin SVDs D_i X = U_i S_i V_i^T, one per pattern.
 
     Returns a list of (U_i (n, r_i), S_i (r_i,), V_i (d, r_i)); U_i has orthonormal
     columns supported on the rows of pattern i, r_i is the numerical rank.
     """
-    n, d = X.shape
+    n = X.shape[0]
     blocks = []
     for active in patterns.T.astype(bool):
-        U_active, S, Vt = np.linalg.svd(X[active], full_matrices=False)
-        rank = int(np.sum(S > S.max(initial=0.0) * max(n, d) * np.finfo(float).eps))
-        U = np.zeros((n, rank))
-        U[active] = U_active[:, :rank]
-        blocks.append((U, S[:rank], Vt[:rank].T))
+        U_active, S, V = thin_svd(X[active])
+        U = np.zeros((n, len(S)))
+        U[active] = U_active
+        blocks.append((U, S, V))
     return blocks
 
 
@@ -153,10 +160,11 @@ class Program:
     """One convex program: its equation and its data.
 
     equation: "12", "11", "skip_train" (skip network), "14", "13", "norm_train"
-    (normalisation layer) or "25" (the group lasso of a skip connection beside a
-    normalisation layer); beta is the weight decay of the training forms, lam the
-    lambda of (25); blocks are the whitened blocks of the normalisation programs
-    and of (25) (whitened_blocks).
+    (normalisation layer) or "25" (the group lasso of a skip connection and a
+    normalisation layer before the ReLU, whose X is the whitened data U of the thin
+    SVD X = U S V^T, thin_svd); beta is the weight decay of the training forms, lam
+    the lambda of (25); blocks are the whitened blocks of the normalisation
+    programs (whitened_blocks).
     """
 
     equation: str
@@ -316,14 +324,17 @@ def norm_train(program):
 
 
 def group_lasso(program):
-    """(25): min 1/2 ||X w0 + sum_i U_i w_i - y||^2 + lam (||w0|| + sum_i ||w_i||), the
-    relaxation of the regularised training problem (24) of a skip connection beside
-    a normalisation layer (the linear neuron X w0 is not normalised)."""
+    """(25): min 1/2 ||U w0 + sum_i D_i U w_i - y||^2 + lam (||w0|| + sum_i ||w_i||), the
+    convex form of the regularised training problem (24) of a network with a skip
+    connection and a normalisation layer before the ReLU: the normalisation makes
+    the data enter only through U, the left factor of the thin SVD X = U S V^T
+    (program.X holds U), and D_i are the arrangement patterns of X (those of U)."""
     import cvxpy as cp
 
-    d, m = program.X.shape[1], len(program.blocks)
-    w0, W = cp.Variable(d), cp.Variable((d, m))
-    fit = program.X @ w0 + stacked_blocks([U for U, _, _ in program.blocks], d) @ cp.vec(W, order="F")
+    U, patterns = program.X, program.patterns
+    r, m = U.shape[1], patterns.shape[1]
+    w0, W = cp.Variable(r), cp.Variable((r, m))
+    fit = U @ w0 + masked_blocks(U, patterns) @ cp.vec(W, order="F")
     norms = cp.norm(w0, 2) + cp.sum(cp.norm(W, 2, axis=0))
     return cp.Problem(cp.Minimize(cp.sum_squares(fit - program.y) / 2 + program.lam * norms)), {"w0": w0, "W": W}  # (25)
 
@@ -381,11 +392,11 @@ def group_operators(program):
     """(fit, correlations) of the program's blocks as certify_group takes them, written
     from the program's own data: X, D_i X for the skip programs (columns w0, then
     w_i, or w0, u_i, v_i with v_i's blocks negated), U_i for the normalisation
-    programs (columns w_i, or u_i then v_i), zero-padded to d; X then U_i for (25)."""
+    programs (columns w_i, or u_i then v_i), zero-padded to d; (25) as (12) on its X = U."""
     X, patterns = program.X, program.patterns
     d, m = X.shape[1], patterns.shape[1]
-    exact = program.equation not in ("12", "14")
-    if program.equation in ("12", "11", "skip_train"):
+    exact = program.equation not in ("12", "14", "25")
+    if program.equation in ("12", "11", "skip_train", "25"):
 
         def fit(W):
             masked = W[:, 1 : m + 1] - (W[:, m + 1 :] if exact else 0.0)
@@ -397,15 +408,6 @@ def group_operators(program):
 
         return fit, correlations
     whitened = [U for U, _, _ in program.blocks]
-    if program.equation == "25":  # columns w0, then w_i on U_i
-
-        def fit(W):
-            return X @ W[:, 0] + sum(U @ W[: U.shape[1], i + 1] for i, U in enumerate(whitened))
-
-        def correlations(lam):
-            return np.column_stack([X.T @ lam] + [np.pad(U.T @ lam, (0, d - U.shape[1])) for U in whitened])
-
-        return fit, correlations
 
     def fit(W):
         merged = W[:, :m] - (W[:, m:] if exact else 0.0)
@@ -574,7 +576,7 @@ def _norm_block_program(program, exact, selection=None):
 
 def _relaxed_primal(program, u):
     """The block solution u (K, k) as the relaxed program's variables."""
-    if program.equation in ("12", "11", "skip_train", "25"):  # (25)'s blocks are padded to d already
+    if program.equation in ("12", "11", "skip_train", "25"):
         return {"w0": u[0], "W": u[1:].T.copy()}
     W = np.zeros((program.X.shape[1], len(u)))
     W[: u.shape[1]] = u.T
@@ -619,13 +621,6 @@ def _value(program, primal):
     return float(loss + program.beta * norms)
 
 
-def _group_lasso_block_program(program):
-    """(25): the block X (w0), then the whitened blocks U_i, all zero-padded to d."""
-    n, d = program.X.shape
-    U = _padded([program.X] + [U for U, _, _ in program.blocks], n, d)
-    return ipm.DenseBlocks(U, np.arange(len(U)), np.ones(len(U)))
-
-
 def _within_tolerances(checks):
     """A structured solve's certificate passes: every check within STRUCTURED_TOLERANCES."""
     return all(checks[name] <= STRUCTURED_TOLERANCES[name] for name in checks)
@@ -654,8 +649,8 @@ def solve_structured(program):
     """
     equation = program.equation
     kappa = loss_weight(program)
-    if equation == "25":
-        solution = ipm.solve_blocks(_group_lasso_block_program(program), program.y, kappa)
+    if equation == "25":  # the blocks of (12) on U, with a loss in place of the equality
+        solution = ipm.solve_blocks(_skip_block_program(program, exact=False)[0], program.y, kappa)
         return _structured_solution(program, _relaxed_primal(program, solution.u), solution, "direct")
     build = _skip_block_program if equation in ("12", "11", "skip_train") else _norm_block_program
     blocks, _ = build(program, exact=False)
