@@ -1,21 +1,26 @@
-"""Figure 19 (prob_mixture.py): the Monte Carlo probability against a closed form
-(means +-1) and against the conditional probability given the means (Gaussian means)."""
+"""Figure 19 (prob_mixture.py): the Monte Carlo probability against its closed form for
+the point's own means (+-1 and Gaussian), and, drawing new means every draw, against the
+conditional probability averaged over the means."""
 
 import argparse
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import binomtest, norm
 
 import prob_mixture
 import runner
 from conftest import run_script
 
 
-def estimate(n, d, s, optmu, draws, seed=0):
-    args = argparse.Namespace(n=n, optmu=optmu)
+def successes(n, d, s, optmu, draws, seed=0, means="point"):
+    args = argparse.Namespace(n=n, optmu=optmu, seed=seed, means=means)
     rngs = [runner.trial_rng(seed, d, s, t) for t in range(draws)]
-    return np.mean([result.metrics["prob"] for result in prob_mixture.cell(d, s, rngs, args)])
+    return int(sum(result.metrics["prob"] for result in prob_mixture.cell(d, s, rngs, args)))
+
+
+def estimate(n, d, s, optmu, draws, seed=0, means="point"):
+    return successes(n, d, s, optmu, draws, seed, means) / draws
 
 
 def test_means_plus_minus_one_match_the_closed_form():
@@ -27,9 +32,27 @@ def test_means_plus_minus_one_match_the_closed_form():
 
 
 @pytest.mark.parametrize("optmu", [1, 2])
-def test_gaussian_means_match_the_conditional_probability(optmu):
-    """Given the means, rows are independent: P = Phi(s m1/||u||)^(n/2) Phi(s m2/||u||)^(n/2)
-    with m1 = mu1.u, m2 = -mu2.u; averaged over 20000 mean draws it has far less variance."""
+def test_the_means_are_fixed_per_point_and_match_their_closed_form(optmu):
+    """--means point: every draw of a (d, s) point shares the point's means, so the
+    successes are Binomial(draws, P(success | those means)); a binomial test against
+    that closed form at a point where it is far from 0 and 1 (the first seed with one)."""
+    n, d, s = 100, 20, 3.5 if optmu == 2 else 1.0
+    assert prob_mixture.point_means(3, d, s, optmu)[0] == pytest.approx(prob_mixture.point_means(3, d, s, optmu)[0])
+    assert not np.allclose(prob_mixture.point_means(3, d, s, optmu)[0], prob_mixture.point_means(3, d, 4.0, optmu)[0])
+    seed = next(seed for seed in range(200)
+                if 0.2 < prob_mixture.closed_form_given_means(n, s, *prob_mixture.point_means(seed, d, s, optmu)) < 0.8)
+    exact = prob_mixture.closed_form_given_means(n, s, *prob_mixture.point_means(seed, d, s, optmu))
+    draws = 3000
+    assert binomtest(successes(n, d, s, optmu, draws, seed), draws, float(exact)).pvalue > 1e-3
+    args = argparse.Namespace(n=n, optmu=optmu, seed=seed, means="point")
+    assert prob_mixture.exact_probability(args, d, [s])[0] == pytest.approx(exact)
+
+
+@pytest.mark.parametrize("optmu", [1, 2])
+def test_means_drawn_every_draw_match_the_averaged_conditional_probability(optmu):
+    """--means draw: given the means, rows are independent: P = Phi(s m1/||u||)^(n/2)
+    Phi(s m2/||u||)^(n/2) with m1 = mu1.u, m2 = -mu2.u; averaged over 20000 mean draws
+    it has far less variance than the estimate."""
     n, d, s = 100, 20, 3.5 if optmu == 2 else 1.0
     rng = np.random.default_rng(5)
     conditional = []
@@ -41,7 +64,7 @@ def test_gaussian_means_match_the_conditional_probability(optmu):
     expected = np.mean(conditional)
     assert 0.2 < expected < 0.9  # a setting where the probability is not trivially 0 or 1
     draws = 3000
-    assert estimate(n, d, s, optmu, draws) == pytest.approx(expected, abs=4 * np.sqrt(0.25 / draws) + 0.01)
+    assert estimate(n, d, s, optmu, draws, means="draw") == pytest.approx(expected, abs=4 * np.sqrt(0.25 / draws) + 0.01)
 
 
 def test_the_run_saves_d_by_s_arrays_and_prints_the_closed_form(tmp_path):
@@ -53,7 +76,7 @@ def test_the_run_saves_d_by_s_arrays_and_prints_the_closed_form(tmp_path):
 
 
 @pytest.mark.parametrize("flags, named", [(["--n", "7"], "--n"), (["--d", "30"], "--d"), (["--optmu", "3"], "--optmu"),
-                                          (["--s_step", "0"], "--s_step")])
+                                          (["--s_step", "0"], "--s_step"), (["--means", "cell"], "--means")])
 def test_bad_flags_are_one_line_errors(flags, named, tmp_path):
     result = run_script("prob_mixture.py", *flags, "--save_folder", str(tmp_path), check=False)
     assert result.returncode != 0 and named in result.stderr and len(result.stderr.strip().splitlines()) == 1
