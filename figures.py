@@ -62,6 +62,21 @@ class Figure:
     columns: int = 4
     kind: str = "map"
     quick: tuple | None = None  # (n, d, sample) at --scale quick where QUICK does not fit
+    reading: str = ""  # where the text does not say what the figure shows: our reading of it
+    confidence: str = ""  # of the reading: high, medium, medium-low, low-medium, low
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A figure of the paper drawn from its definition by illustrations.py, no runs:
+    what it shows, our reading and its confidence, and the extension whose results it
+    draws over (Figure 2: the transition's measured 50% points), run first."""
+
+    what: str
+    number: int
+    reading: str
+    confidence: str
+    needs: str = ""
 
 
 def sigma_panels(script, array, flags=()):
@@ -74,8 +89,8 @@ NEURONS = {"2 neurons, Gaussian": ("--neu", "2", "--optw", "0"), "2 neurons, e_1
            "3 neurons, e_1, e_2, e_3": ("--neu", "3", "--optw", "1")}
 
 
-def neuron_panels(script, array, names):
-    return tuple(Panel(name, script, NEURONS[name], array) for name in names)
+def neuron_panels(script, array, names, flags=()):
+    return tuple(Panel(name, script, (*NEURONS[name], *flags), array) for name in names)
 
 
 def trained_norm(names):
@@ -97,9 +112,19 @@ CATALOG = {
     "fig21": Figure("recovery rate of a linear neuron by (12), smallest singular vector (optw 1)",
                     tuple(Panel(name, "rec_rate_skip", ("--optw", "1", "--optx", x), "rec_rate_skip")
                           for name, x in DATA), 400, 100, 5),
-    "fig7": Figure("distances of the min-norm solution (12) under label noise, optw 1: dis_abs (top), dis_test",
-                   sigma_panels("minnrm_skip", "dis_abs_minnrm_skip") + sigma_panels("minnrm_skip", "dis_test_minnrm_skip"),
-                   400, 100, 5),
+    "fig7": Figure("absolute distance dis_abs of the min-norm solution of (12) under label noise, optw 1",
+                   sigma_panels("minnrm_skip", "dis_abs_minnrm_skip"), 400, 100, 5),
+    "fig22": Figure("test distance dis_test of the min-norm solution of (12), optw 1 (Figure 7's runs)",
+                    sigma_panels("minnrm_skip", "dis_test_minnrm_skip"), 400, 100, 5,
+                    reading="Figure 7's test distances; the text calls Appendix L-A's maps 'similar' to Figure 7",
+                    confidence="medium-low"),
+    "fig23": Figure("absolute distance dis_abs of the min-norm solution of (12), random planted neuron (optw 0)",
+                    sigma_panels("minnrm_skip", "dis_abs_minnrm_skip", ("--optw", "0")), 400, 100, 5,
+                    reading="'In Figure 23 below, we find similar pattern' to Figure 7's dis_abs; the other planted "
+                            "neuron, as Figure 21 is Figure 6's", confidence="medium-low"),
+    "fig24": Figure("test distance dis_test of the min-norm solution of (12), random planted neuron (optw 0)",
+                    sigma_panels("minnrm_skip", "dis_test_minnrm_skip", ("--optw", "0")), 400, 100, 5,
+                    reading="Figure 23's test distances", confidence="medium-low"),
     "fig8": Figure("test distance of trained skip networks (400 AdamW steps), optw 1",
                    sigma_panels("ncvx_train_skip", "dis_test_ncvx_train_skip"), 400, 100, 10),
     "fig9": Figure("dis_abs of (14), 2 neurons with w2 = -w1",
@@ -108,6 +133,11 @@ CATALOG = {
                     neuron_panels("nic_norm", "nic_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
                                                            "2 neurons, w2 = -w1", "3 neurons, Gaussian")),
                     400, 80, 50),
+    "fig11": Figure("probability that NNIC-k holds, planted neurons e_1, ..., e_k (optw 1)",
+                    tuple(Panel(f"{k} neuron(s), e_j", "nic_norm", ("--neu", str(k), "--optw", "1"), "nic_norm")
+                          for k in (1, 2, 3)), 400, 80, 50, 3,
+                    reading="not mentioned in the text; Figure 10's NNIC probability with the e_j neurons",
+                    confidence="low"),
     "fig13": Figure("Theorem 10: exactly one active neuron (the linear one) in the group lasso (25), d = 20",
                     tuple(Panel(f"sigma = {sigma}", "lasso_skip", ("--sigma", sigma), "rec_rate_lasso_skip")
                           for sigma in SIGMAS[1:]), 200, 20, 5),
@@ -121,17 +151,31 @@ CATALOG = {
                     sigma_panels("cvx_train_skip", "dis_test_cvx_train_skip"), 400, 100, 5),
     "fig27": Figure("recovery rate of one normalised ReLU neuron by (14)",
                     (Panel("1 neuron, Gaussian", "rec_rate_norm", ("--neu", "1"), "rec_rate_norm"),), 400, 100, 5, 1),
+    "fig28": Figure("recovery rate of one normalised ReLU neuron by (14), planted e_1 (optw 1)",
+                    (Panel("1 neuron, e_1", "rec_rate_norm", ("--neu", "1", "--optw", "1"), "rec_rate_norm"),),
+                    400, 100, 5, 1, reading="Figure 27 with the other planted neuron (optw 1)", confidence="low"),
     "fig29": Figure("dis_abs of (14), one neuron", sigma_panels("minnrm_norm", "dis_abs_minnrm_norm"), 400, 100, 5),
+    "fig30": Figure("dis_abs of (14), one neuron, planted e_1 (optw 1)",
+                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", ("--optw", "1")), 400, 100, 5,
+                    reading="Figure 29 with --optw 1 (the authors kept _w1_ runs)", confidence="low-medium"),
     "fig31": Figure("dis_abs of the training form of (13), one neuron",
                     sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1")), 400, 100, 5),
+    "fig32": Figure("dis_abs of the training form of (13), one neuron, planted e_1 (optw 1)",
+                    sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1", "--optw", "1")),
+                    400, 100, 5, reading="Figure 31 with --optw 1 (the authors kept _w1_ runs of the training form)",
+                    confidence="low-medium"),
     "fig33": Figure("test distance of trained normalisation networks, one neuron",
                     sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm"), 400, 100, 10),
-    "fig35": Figure("recovery rate of 2 planted normalised neurons by (14)",
+    "fig34": Figure("test distance of trained normalisation networks, one neuron, planted e_1 (optw 1)",
+                    sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm", ("--optw", "1")), 400, 100, 10,
+                    reading="Figure 33 with --optw 1 (the authors kept _w1_ runs of the trained networks)",
+                    confidence="low-medium"),
+    "fig35": Figure("recovery rate of planted normalised neurons by (14): Figures 35 and 36, one group of 4 panels",
                     neuron_panels("rec_rate_norm", "rec_rate_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
-                                                                     "2 neurons, w2 = -w1")), 400, 80, 5, 3),
-    "fig36": Figure("recovery rate of 3 planted normalised neurons by (14)",
-                    neuron_panels("rec_rate_norm", "rec_rate_norm", ("3 neurons, Gaussian", "3 neurons, e_1, e_2, e_3")),
-                    400, 80, 5, 2),
+                                                                     "2 neurons, w2 = -w1", "3 neurons, Gaussian")),
+                    400, 80, 5, reading="Appendix L-C's noiseless maps, one group of 4 images numbered 35 and 36; "
+                                        "the four planted settings of its noisy Figures 9 and 37-39",
+                    confidence="medium"),
     "fig37": Figure("dis_abs of (14), 2 Gaussian neurons",
                     sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["2 neurons, Gaussian"]), 400, 80, 5),
     "fig38": Figure("dis_abs of (14), 2 neurons e_1, e_2",
@@ -143,7 +187,17 @@ CATALOG = {
     "fig42": trained_norm("2 neurons, w2 = -w1"),
     "fig43": trained_norm("3 neurons, Gaussian"),
 }
-
+ALIASES = {"fig36": "fig35"}  # numbered apart in the paper, one group of panels in its text
+DRAWINGS = {
+    "fig1": Drawing("a 2-D arrangement: 3 points, the lines perpendicular to them, 6 regions with their patterns",
+                    1, "the text: 'a 2-dimensional example ... with three hyperplanes, is presented in Figure 1'", "high"),
+    "fig2": Drawing("Corollary 1's phase diagram in the (n, d) plane, with the measured 50% points of (12)", 2,
+                    "'this corollary is illustrated in Figure 2 as a phase diagram'", "medium",
+                    needs="ext_transition_skip"),
+    "fig3": Drawing("Wendel's probability P(n, d) that the all-ones pattern exists, Gaussian data", 3,
+                    "not mentioned in the text; the all-ones pattern's probability, which the theory uses "
+                    "next", "low"),
+}
 
 
 @dataclass(frozen=True)
@@ -175,6 +229,10 @@ EXTENSIONS = {
         "transition", {"paper": ("--experiment", "norm", "--neu", "2", "--ds", "10", "20", "40"),
                        "quick": ("--experiment", "norm", "--neu", "2", "--ds", "10", *QUICK_TRANSITION)},
         {"paper": 171, "quick": 7}),
+    "ext_failure_split": Extension(
+        "EXTENSION, not in the paper: the failures of (12) split by whether the all-ones pattern exists, optw 0 and 1",
+        "failure_split", {"paper": (), "quick": ("--ds", "10", "20", "--sample", "10")},
+        {"paper": 60, "quick": 7}),
     "ext_kernel": Extension(
         "EXTENSION, not in the paper: the kernel bound's measure sqrt(2 y^T H^-1 y / n) beside trained skip "
         "networks' dis_test (optw 1, sigma 0)",
@@ -184,23 +242,24 @@ EXTENSIONS = {
         {"paper": trained_skip(400, 100, 10), "quick": trained_skip(60, 30, 3)}),
 }
 
-NOT_REPRODUCED = {
-    "fig1-3, 12, 14-18": "illustrations and limit functions of the theory, whose formulas the paper's text lost",
-    "fig11, 20, 22-24, 28, 30, 32, 34": "the text's references do not say what they show (22-23 are 'similar' to "
-                                        "Figure 7); the scripts write the likely arrays, the catalog does not compose them",
-}
+PAPER_FIGURES = 43
+LIMIT_FUNCTIONS = ("a limit function of the theory (Figure 12 'by the numerical quadrature of the survival "
+                   "function', 14 and 16 functions 'we plot'), whose formula the paper's text lost")
+NOT_REPRODUCED = {**{f"fig{number}": LIMIT_FUNCTIONS for number in (12, 14, 15, 16, 17, 18)},
+                  "fig20": "not mentioned in the text, and no saved run of the authors suggests what it shows"}
 CHOICES = [
     "noise levels sigma in {0, 0.05, 0.1, 0.2} (the text says only 'various noise levels')",
     "5 trials per cell for convex programs, 10 for trained networks (the authors' README)",
     "Figure 4 and Figure 6 use optw 0; Figures 7, 8, 25, 26 optw 1 (the reference default)",
     "Figure 5 and Figures 9, 10 use d <= 80 (as Figures 35-43)",
-    "Figure 7 shows dis_abs (top row) and dis_test (bottom row) of the same runs",
+    "Figure 7 shows dis_abs ('absolute distance by solving (12)'); its runs' dis_test maps are Figure 22",
     "Figure 10's four panels: 2 neurons with optw 0, 1, 2 and 3 Gaussian neurons",
     "Figure 13: d = 20, n <= 200, 25 values of lambda log-spaced over [1e-3, 10], sigma 0.05, 0.1, 0.2 as its "
     "three panels; success = w0 active and every ReLU block zero (norms against 1e-4)",
-    "Figure 19: z ~ N(0, I_d / s^2), s = 1, 1.5, ..., 8.5; panels mu = +-(1, ..., 1), Gaussian, unit Gaussian",
-    "Figures 35-43 (settings lost with the captions): 35 recovery with 2 neurons, optw 0, 1, 2; 36 with 3 neurons, "
-    "optw 0, 1; 37-39 dis_abs with sigma panels for 2 Gaussian, 2 e_j and 3 Gaussian neurons (Figure 9 has "
+    "Figure 19: z ~ N(0, I_d / s^2), s = 1, 1.5, ..., 8.5; panels mu = +-(1, ..., 1), Gaussian, unit Gaussian "
+    "(the authors' optmu 1, 2, 3); the random means drawn once per (d, s) point, as the authors do",
+    "Figures 35-43 (settings lost with the captions): 35-36 recovery with 2 neurons, optw 0, 1, 2, and 3 Gaussian "
+    "neurons; 37-39 dis_abs with sigma panels for 2 Gaussian, 2 e_j and 3 Gaussian neurons (Figure 9 has "
     "w2 = -w1); 40-43 trained nets' dis_test with sigma panels for 2 Gaussian, 2 e_j, w2 = -w1 and 3 Gaussian "
     "neurons; all d <= 80",
 ]
@@ -355,18 +414,26 @@ def estimate(figure, scale, workers=2):
     return trials, seconds
 
 
+def reading_note(item):
+    """'reading (confidence): ...' for a figure the text does not pin down, else ''."""
+    return f"reading ({item.confidence} confidence): {item.reading}" if item.reading else ""
+
+
 def show_catalog(scale):
     print(f"figure catalog (--scale {scale}; estimated wall time on this 2-core machine, rough)\n")
-    for name, figure in CATALOG.items():
-        trials, seconds = estimate(figure, scale)
-        kind = ("trained nets" if any(p.script.startswith("ncvx") for p in figure.panels)
-                else "Monte Carlo draws" if figure.kind == "curves" else "programs")
-        print(f"{name}: {figure.what}")
-        print(f"  {len(figure.panels)} panels, {trials} {kind}, about {format_seconds(seconds)}")
-        for panel in figure.panels:
-            print(f"    [{panel.title}] python {panel.script}.py "
-                  + " ".join(arguments(figure, panel, scale, "results/")[:-2]) + f"  -> {panel.array}")
-    # runs shared by several figures (Figures 25 and 26) count once
+    for number in range(1, PAPER_FIGURES + 1):
+        name = f"fig{number}"
+        if name in DRAWINGS:
+            drawing = DRAWINGS[name]
+            print(f"{name}: {drawing.what}\n  {reading_note(drawing)}\n  drawn by python illustrations.py --number "
+                  f"{drawing.number}" + (f" (over {drawing.needs}'s results)" if drawing.needs else ""))
+        elif name in ALIASES:
+            print(f"{name}: composed with {ALIASES[name]} (one group of panels in the paper's text)")
+        elif name in NOT_REPRODUCED:
+            print(f"{name}: not reproduced: {NOT_REPRODUCED[name]}")
+        else:
+            show_figure(name, CATALOG[name], scale)
+    # runs shared by several figures (Figures 7 and 22, 25 and 26) count once
     runs = {(panel.script, panel.flags): (figure, panel) for figure in CATALOG.values() for panel in figure.panels}
     total = sum(estimate(dataclasses.replace(figure, panels=(panel,)), scale)[1] for figure, panel in runs.values())
     print(f"\nall cataloged figures at --scale {scale}: {len(runs)} runs, about {format_seconds(total)}")
@@ -377,12 +444,22 @@ def show_catalog(scale):
             print(f"    [input: {panel.title}] python {panel.script}.py {' '.join(panel.flags)}  -> {panel.array}")
         compare = " --compare <the input's array>" if extension.inputs else ""
         print(f"    python {extension.script}.py {' '.join(extension.flags[scale])}{compare} --figure <out>/{name}.png")
-    print("\nnot reproduced:")
-    for name, reason in NOT_REPRODUCED.items():
-        print(f"  {name}: {reason}")
     print("\nchoices where the paper's text is silent:")
     for choice in CHOICES:
         print(f"  - {choice}")
+
+
+def show_figure(name, figure, scale):
+    trials, seconds = estimate(figure, scale)
+    kind = ("trained nets" if any(p.script.startswith("ncvx") for p in figure.panels)
+            else "Monte Carlo draws" if figure.kind == "curves" else "programs")
+    print(f"{name}: {figure.what}")
+    if figure.reading:
+        print(f"  {reading_note(figure)}")
+    print(f"  {len(figure.panels)} panels, {trials} {kind}, about {format_seconds(seconds)}")
+    for panel in figure.panels:
+        print(f"    [{panel.title}] python {panel.script}.py "
+              + " ".join(arguments(figure, panel, scale, "results/")[:-2]) + f"  -> {panel.array}")
 
 
 def format_seconds(seconds):
@@ -495,7 +572,8 @@ def compose(name, figure, scale, paths, out):
     if artist is not None:  # the catalog's maps share fixed levels, so one colour bar serves all panels
         fig.colorbar(artist, ax=axes, label=label, shrink=0.9)
     suffix = "" if scale == "paper" else f" ({scale} scale)"
-    fig.suptitle(f"{name}: {figure.what}{suffix}", fontsize=10)
+    note = f"\n{reading_note(figure)}" if figure.reading else ""
+    fig.suptitle(f"{name}: {figure.what}{suffix}{note}", fontsize=10)
     png = png_path(out, name, scale)
     try:
         os.makedirs(out, exist_ok=True)
@@ -528,6 +606,18 @@ def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
     ax.legend(fontsize=7, loc="lower right")
 
 
+def drawing_command(name, drawing, scale, results, out, passthrough, allow_failed=False):
+    """Draw one of the paper's illustrations (after the extension it draws over); returns the PNG path."""
+    over = []
+    if drawing.needs:
+        extension_command(drawing.needs, EXTENSIONS[drawing.needs], scale, results, out, passthrough, allow_failed)
+        over = ["--transition", os.path.join(results, "transition_skip.json")]
+    os.makedirs(out, exist_ok=True)
+    png = png_path(out, name, scale)
+    run_script(name, "illustrations", ["--number", str(drawing.number), "--figure", png, *over])
+    return png
+
+
 def extension_command(name, extension, scale, results, out, passthrough, allow_failed=False):
     """Run an extension's inputs (reused when complete), then its script; returns the PNG path."""
     compare = []
@@ -547,7 +637,8 @@ def extension_command(name, extension, scale, results, out, passthrough, allow_f
 
 def main():
     parser = runner.OneLineParser(description=__doc__.splitlines()[0])
-    parser.add_argument("figures", nargs="*", help=f"figure names ({', '.join([*CATALOG, *EXTENSIONS])}) or all")
+    parser.add_argument("figures", nargs="*", help="figure names (fig1 ... fig43 where reproduced, the extensions "
+                                                   "ext_...; --list names them) or all")
     parser.add_argument("--list", action="store_true", help="print the catalog and exit")
     parser.add_argument("--scale", default="paper", choices=("paper", "quick"))
     parser.add_argument("--results", default="./results/", help="folder of the runs' arrays")
@@ -562,11 +653,14 @@ def main():
     if args.list:
         show_catalog(args.scale)
         return
-    names = [*CATALOG, *EXTENSIONS] if args.figures == ["all"] else args.figures
-    unknown = [name for name in names if name not in CATALOG and name not in EXTENSIONS]
+    made = [*DRAWINGS, *CATALOG, *EXTENSIONS]
+    names = made if args.figures == ["all"] else list(dict.fromkeys(ALIASES.get(name, name) for name in args.figures))
+    for name in names:
+        if name in NOT_REPRODUCED:
+            parser.error(f"figures: {name} is not reproduced: {NOT_REPRODUCED[name]}")
+    unknown = [name for name in names if name not in made]
     if not names or unknown:
-        parser.error(f"figures: choose from {', '.join([*CATALOG, *EXTENSIONS])} or all; "
-                     f"got {', '.join(unknown) or 'none'}")
+        parser.error(f"figures: choose from {', '.join(made)} or all; got {', '.join(unknown) or 'none'}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
     for flag, folder in (("--results", args.results), ("--out", args.out)):  # before any run, not after
@@ -575,6 +669,8 @@ def main():
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
         ["--scheduler", args.scheduler] if args.scheduler else []) + (["--overwrite"] if args.overwrite else [])
     for name in names:  # every command validates before any work starts
+        if name in DRAWINGS:
+            continue
         if name in EXTENSIONS:
             extension = EXTENSIONS[name]
             for panel in extension.inputs.get(args.scale, ()):
@@ -587,7 +683,11 @@ def main():
             parsed(panel, arguments(figure, panel, args.scale, args.results, passthrough))
     for name in names:
         start = time.time()
-        if name in EXTENSIONS:
+        if name in DRAWINGS:
+            png = drawing_command(name, DRAWINGS[name], args.scale, args.results, args.out, passthrough,
+                                  args.allow_failed)
+            estimated = EXTENSIONS[DRAWINGS[name].needs].seconds[args.scale] if DRAWINGS[name].needs else 1.0
+        elif name in EXTENSIONS:
             png = extension_command(name, EXTENSIONS[name], args.scale, args.results, args.out, passthrough,
                                     args.allow_failed)
             estimated = EXTENSIONS[name].seconds[args.scale]

@@ -81,3 +81,30 @@ def test_a_run_with_failed_trials_is_retried_once_then_refused(tmp_path, monkeyp
     calls.clear()
     path = figures.reused_or_run("fig6 [Gaussian]", figure.panels[0], argv, [], allow_failed=True)
     assert path.endswith(".npy") and len(calls) == 2
+
+
+def test_the_catalog_accounts_for_every_figure_of_the_paper():
+    """Every number 1..43 is composed, drawn, composed with another, or not reproduced
+    with a reason; readings carry their confidence; the paper's panel counts hold."""
+    listing = run_script("figures.py", "--list", "--scale", "quick").stdout
+    for number in range(1, figures.PAPER_FIGURES + 1):
+        assert f"\nfig{number}: " in "\n" + listing, number
+    accounted = {*figures.CATALOG, *figures.DRAWINGS, *figures.ALIASES, *figures.NOT_REPRODUCED}
+    assert accounted == {f"fig{number}" for number in range(1, figures.PAPER_FIGURES + 1)}
+    for item in [*figures.CATALOG.values(), *figures.DRAWINGS.values()]:
+        assert bool(item.reading) == bool(item.confidence)
+    counts = {name: len(figure.panels) for name, figure in figures.CATALOG.items()}
+    assert counts["fig7"] == 4 and counts["fig35"] == 4 and figures.ALIASES["fig36"] == "fig35"
+    assert all(counts[name] == 4 for name in ("fig22", "fig23", "fig24", "fig30", "fig32", "fig34"))
+    assert {panel.array for panel in figures.CATALOG["fig7"].panels} == {"dis_abs_minnrm_skip"}
+    refused = run_script("figures.py", "fig15", check=False)
+    assert refused.returncode != 0 and "not reproduced" in refused.stderr
+
+
+def test_figures_1_to_3_are_drawn(tmp_path):
+    flags = ["--scale", "quick", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")]
+    made = run_script("figures.py", "fig1", "fig2", "fig3", *flags)
+    for number in (1, 2, 3):
+        assert (tmp_path / "figures" / f"fig{number}_quick.png").exists()
+    assert (tmp_path / "results" / "transition_skip.json").exists()  # Figure 2 draws over it
+    assert "fig1_quick.png" in made.stdout
