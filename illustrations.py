@@ -65,22 +65,25 @@ def draw_arrangement(ax):
 
 
 def draw_phase_diagram(ax, transition=None):
-    """n on the x axis and d on the y axis, as the maps of the other figures."""
-    n = np.linspace(0, 400, 401)
-    ax.fill_between(n, n, 100, color="0.85", label="n < d: nothing recovers")
-    ax.fill_between(n, n / 2, np.minimum(n, 100), color="#f6c28b", label="d <= n < 2d: only the linear fit recovers")
-    ax.fill_between(n, 0, np.minimum(n / 2, 100), color="#9ecae1", label="n >= 2d: the ReLU network recovers too")
+    """n on the x axis and d on the y axis, as the maps of the other figures; the axes
+    reach the paper's grid (n <= 400, d <= 100) or the largest measured d."""
+    rows = transition["rows"] if transition else []
+    d_top = max([100] + [1.05 * row["d"] for row in rows])
+    n_top = 4 * d_top
+    n = np.linspace(0, n_top, 401)
+    ax.fill_between(n, n, d_top, where=n <= d_top, color="0.85", label="n < d: nothing recovers")
+    ax.fill_between(n, n / 2, np.minimum(n, d_top), color="#f6c28b", label="d <= n < 2d: only the linear fit recovers")
+    ax.fill_between(n, 0, np.minimum(n / 2, d_top), color="#9ecae1", label="n >= 2d: the ReLU network recovers too")
     ax.plot(n, n, "k-", linewidth=1)
     ax.plot(n, n / 2, "k--", linewidth=1.5)
-    if transition:
-        rows = transition["rows"]
+    if rows:
         ds = np.array([row["d"] for row in rows])
         n_star = np.array([row["n_star_over_d"] for row in rows]) * ds
         intervals = np.array([row["n_star_over_d_95"] for row in rows]) * ds[:, None]
         ax.errorbar(n_star, ds, xerr=[n_star - intervals[:, 0], intervals[:, 1] - n_star], fmt="o", color="C3",
                     capsize=3, label=f"measured 50% point of recovery ({transition['experiment']}, transition.py)")
-    ax.set_xlim(0, 400)
-    ax.set_ylim(0, 100)
+    ax.set_xlim(0, n_top)
+    ax.set_ylim(0, d_top)
     ax.set_xlabel("n")
     ax.set_ylabel("d")
     ax.legend(loc="upper right", fontsize=8)
