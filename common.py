@@ -1,6 +1,6 @@
 """The mathematics shared by the scripts: data, planted models, arrangement
-patterns, metrics and the trial bodies they share. The command line and the grid
-runner are in runner.py.
+patterns and metrics. The trial bodies several scripts share are in trials.py, the
+command line and the grid runner in runner.py.
 
 Shapes: X is (n, d) with rows as samples; w is (d,); patterns is an (n, m) 0/1
 matrix whose column i is the diagonal of D_i. The formulas are written out in
@@ -11,7 +11,6 @@ import numpy as np
 from scipy.optimize import linprog
 
 import programs
-import runner
 
 RECOVERY_ATOL = 1e-4
 
@@ -176,6 +175,10 @@ MAX_REDRAWS = 100
 # NNIC-k is a strict inequality; a block whose span contains a planted activation has
 # correlation exactly 1, which rounding can put just below 1, so demand a margin.
 NIC_MARGIN = 1e-6
+# What the sidecars record of the acceptance of a trial: the recovery tolerance, the
+# structured solver's certificate tolerances and the checks of a CVXPY solution.
+TOLERANCES = {"recovery_atol": RECOVERY_ATOL, "structured_solver": programs.STRUCTURED_TOLERANCES,
+              "cvxpy_checks": programs.CHECK_TOL}
 
 
 def planted_relu_neurons(rng, d, neu, optw):
@@ -312,19 +315,6 @@ def norm_details(instance, solution):
     """What --save_details keeps of a norm trial (the whitened blocks are recomputable)."""
     details = {key: value for key, value in instance.items() if key != "blocks"}
     return dict(details, opt_w=learned_variable(solution.primal))
-
-
-def norm_distance_trial(n, d, rng, args, equation, beta=1e-6):
-    """One normalisation-layer trial of minnrm_norm ((14)) or cvx_train_norm
-    ("norm_train", weight decay beta): dis_abs between the learned variable and the
-    planted one on the planted columns, NaN unless the solve passed our checks."""
-    instance = norm_instance(rng, n, d, args)
-    solution = programs.solve(norm_program(instance, equation, beta=beta), args.solver_name)
-    dis_abs = np.nan
-    if solution.accepted:
-        dis_abs = norm_dis_abs(learned_variable(solution.primal), norm_planted_variable(instance),
-                               instance["planted_columns"])
-    return runner.TrialResult({"dis_abs": dis_abs}, solution.outcome, norm_details(instance, solution), solution.route)
 
 
 def skip_n_below_d(n, d):

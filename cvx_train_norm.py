@@ -8,23 +8,30 @@ targets t_k on the planted columns. NaN when the solve failed our checks or n < 
 import numpy as np
 
 import common
+import programs
 import runner
+import trials
+
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
 
 
 def trial(n, d, rng, args):
-    return common.norm_distance_trial(n, d, rng, args, "norm_train", beta=args.beta)
+    return trials.norm_distance_trial(n, d, rng, args, "norm_train", beta=args.beta)
 
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, beta=True)
-    return runner.validate(parser, parser.parse_args(argv))
+    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, beta=True))
+    args = runner.check_flags(parser, parser.parse_args(argv))
+    programs.validate_solver(parser, args)
+    return runner.validate_run(parser, args)  # last: it creates --save_folder
 
 
 def main():
     args = parse()
     arrays = runner.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
-                             skip_cell=common.skip_n_below_d)
+                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS,
+                             tolerances=common.TOLERANCES)
     print("mean dis_abs (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

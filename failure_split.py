@@ -72,7 +72,8 @@ def outcomes(args, optw, d):
     n_values = n_grid(d, args.ratio_max)
     prefix = "failure_split"  # the file names add w{optw}, as every script's do
     arrays = runner.run_grid(run_args(args, optw, d, n_values), {m: f"{prefix}_{m}" for m in METRICS}, trial, prefix,
-                             with_sigma=False, axes=(("n", n_values), ("d", np.array([d]))))
+                             with_sigma=False, axes=(("n", n_values), ("d", np.array([d]))),
+                             neutral_flags=programs.SOLVER_FLAGS, tolerances=common.TOLERANCES)
     return n_values, {metric: array[:, 0, :] for metric, array in arrays.items()}
 
 
@@ -145,7 +146,7 @@ def parse(argv=None):
     parser.add_argument("--optws", type=int, nargs="+", default=[0, 1],
                         help="planted neurons: 0 random, 1 the smallest right singular vector of X")
     parser.add_argument("--ratio_max", type=float, default=3.0, help="largest n/d (n runs from d)")
-    parser.add_argument("--solver", default="auto", help="auto or IPM, or a CVXPY solver such as CLARABEL")
+    programs.add_solver_flag(parser)
     parser.add_argument("--figure", default=None, help="also write the PNG here")
     runner.add_run_flags(parser, details=False)
     parser.set_defaults(sample=50)
@@ -157,10 +158,7 @@ def parse(argv=None):
     if not np.isfinite(args.ratio_max) or args.ratio_max < 1.2:
         parser.error(f"--ratio_max must be a number >= 1.2 (two n values at d = 10); got {args.ratio_max}")
     runner.validate_figure_path(parser, args.figure)
-    try:
-        args.solver_name = programs.resolve_solver(args.solver)
-    except ValueError as error:
-        parser.error(str(error))
+    programs.validate_solver(parser, args)
     args.ds, args.optws = sorted(set(args.ds)), sorted(set(args.optws))
     return runner.validate_run(parser, args)
 

@@ -363,11 +363,11 @@ def array_path(panel, args):
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
-def other_identity(sidecar, args):
+def other_identity(sidecar, panel, args):
     """How the run behind a sidecar differs from the panel's (settings, code version),
     as one phrase; empty when it is the panel's own run."""
-    arguments = {key: value for key, value in vars(args).items() if key != "optw_choices"}
-    return "; ".join(runner.identity_differences(sidecar["args"], arguments, True, sidecar.get("code_version")))
+    run_identity = runner.identity(args, importlib.import_module(panel.script).NEUTRAL_FLAGS)
+    return "; ".join(runner.identity_differences(sidecar["args"], run_identity, True, sidecar.get("code_version")))
 
 
 def finished_sidecar(path):
@@ -487,7 +487,7 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
     except ValueError as error:  # the run's state decides: --resume checks it and derives both anew
         print(f"{label}: {path}: {error}; deriving it again from the run's state")
         sidecar = None
-    differences = other_identity(sidecar, args) if sidecar else ""
+    differences = other_identity(sidecar, panel, args) if sidecar else ""
     if differences:
         if "--overwrite" not in passthrough:
             sys.exit(f"error: {label}: {path} was made with {differences}; "

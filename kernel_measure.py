@@ -33,6 +33,8 @@ from scipy.stats import spearmanr
 import common
 import runner
 
+NEUTRAL_FLAGS = ("compare", "figure")  # they draw a figure after the run
+
 
 def arc_cosine_kernel(X):
     """H^inf (n, n) of the rows of X, which must have unit norm."""
@@ -156,7 +158,8 @@ def compare(measure_path, dis_test_path, png):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_parser(__doc__.splitlines()[0], optw_choices=(0, 1, 2), solver=False)
+    parser = runner.make_parser(__doc__.splitlines()[0], optw_choices=(0, 1, 2),
+                                optw_help=f"{runner.OPTW_SKIP} (--model skip); {runner.OPTW_NORM} (--model norm)")
     parser.add_argument("--model", default="skip", help="skip (linear planted neuron) or norm (--neu ReLU neurons)")
     parser.add_argument("--neu", type=int, default=None, help="planted normalised neurons (norm only; default 1)")
     parser.add_argument("--compare", default=None, help="a trained networks' dis_test .npy of the same flags")
@@ -183,7 +186,8 @@ def parse(argv=None):
 def main():
     args = parse()
     skip_cell = common.skip_n_below_d if args.model == "norm" else None
-    arrays = runner.run_grid(args, prefixes(args), trial, f"kernel_{args.model}", with_sigma=True, skip_cell=skip_cell)
+    arrays = runner.run_grid(args, prefixes(args), trial, f"kernel_{args.model}", with_sigma=True, skip_cell=skip_cell,
+                             neutral_flags=NEUTRAL_FLAGS)
     print("mean kernel measure (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["measure"]), 2))
     if args.compare:

@@ -24,6 +24,8 @@ import common
 import programs
 import runner
 
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+
 LAM_FLOOR = 1e-6  # lambda seeds its cell as round(1e6 lambda); smaller values would share seeds
 
 
@@ -55,7 +57,7 @@ def trial(n, lam, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_parser(__doc__.splitlines()[0], optw_default=0)
+    parser = programs.add_solver_flag(runner.make_parser(__doc__.splitlines()[0], optw_default=0))
     parser.set_defaults(n=200, d=20, sample=5, sigma=0.1)
     parser.add_argument("--lam_min", type=float, default=1e-3, help="smallest lambda of the log grid")
     parser.add_argument("--lam_max", type=float, default=10.0, help="largest lambda of the log grid")
@@ -69,13 +71,16 @@ def parse(argv=None):
         parser.error(f"--lam_max must be at least --lam_min ({args.lam_min:g}); got {args.lam_max:g}")
     if args.lam_num < 1:
         parser.error(f"--lam_num must be at least 1; got {args.lam_num}")
-    return runner.validate(parser, args)
+    args = runner.check_flags(parser, args)
+    programs.validate_solver(parser, args)
+    return runner.validate_run(parser, args)  # last: it creates --save_folder
 
 
 def main():
     args = parse()
     outputs = {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
-    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args))
+    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args), neutral_flags=NEUTRAL_FLAGS,
+                             tolerances=common.TOLERANCES)
     print(f"recovery rate (rows n, columns lambda = {', '.join(f'{lam:.3g}' for lam in lambdas(args))}):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -10,30 +10,28 @@ import numpy as np
 import common
 import programs
 import runner
+import trials
+
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
 
 
 def trial(n, d, rng, args):
-    instance = common.skip_instance(rng, n, d, args)
-    X_test = common.sample_data(rng, n, d, args.optx)
-    program = programs.Program("12", instance["X"], instance["y"], instance["dmat"])
-    solution = programs.solve(program, args.solver_name)
-    metrics = {"dis_abs": np.nan, "dis_test": np.nan}
-    if solution.accepted:
-        metrics = common.skip_distances(instance, X_test, solution.primal)
-    details = dict(instance, X_test=X_test, opt_w0=solution.primal.get("w0"), opt_w=solution.primal.get("W"))
-    return runner.TrialResult(metrics, solution.outcome, details, solution.route)
+    return trials.skip_distance_trial(n, d, rng, args, "12")
 
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_parser(__doc__.splitlines()[0])
-    return runner.validate(parser, parser.parse_args(argv))
+    parser = programs.add_solver_flag(runner.make_parser(__doc__.splitlines()[0]))
+    args = runner.check_flags(parser, parser.parse_args(argv))
+    programs.validate_solver(parser, args)
+    return runner.validate_run(parser, args)  # last: it creates --save_folder
 
 
 def main():
     args = parse()
     outputs = {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
-    arrays = runner.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True)
+    arrays = runner.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True, neutral_flags=NEUTRAL_FLAGS,
+                             tolerances=common.TOLERANCES)
     print("mean dis_abs (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

@@ -13,6 +13,8 @@ import common
 import nets
 import runner
 
+NEUTRAL_FLAGS = nets.RUN_FLAGS  # flags that change no number (left out of a run's identity)
+
 
 def cell(n, d, rngs, args):
     data = [common.norm_planted_data(rng, n, d, args) for rng in rngs]
@@ -29,14 +31,15 @@ def cell(n, d, rngs, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = nets.add_training_flags(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, solver=False, beta=True))
+    parser = nets.add_training_flags(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, beta=True))
     return nets.validate_training(parser, runner.validate(parser, parser.parse_args(argv)))
 
 
 def main():
     args = parse()
     arrays = runner.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
-                             with_sigma=True, batched=True, skip_cell=common.skip_n_below_d)
+                             with_sigma=True, batched=True, skip_cell=common.skip_n_below_d,
+                             neutral_flags=NEUTRAL_FLAGS)
     print("mean dis_test (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 

@@ -12,6 +12,8 @@ import common
 import nets
 import runner
 
+NEUTRAL_FLAGS = nets.RUN_FLAGS  # flags that change no number (left out of a run's identity)
+
 
 def cell(n, d, rngs, args):
     data = [common.linear_planted_data(rng, n, d, args) for rng in rngs]
@@ -30,14 +32,15 @@ def cell(n, d, rngs, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = nets.add_training_flags(runner.make_parser(__doc__.splitlines()[0], solver=False, beta=True))
+    parser = nets.add_training_flags(runner.make_parser(__doc__.splitlines()[0], beta=True))
     return nets.validate_training(parser, runner.validate(parser, parser.parse_args(argv)))
 
 
 def main():
     args = parse()
     outputs = {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
-    arrays = runner.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True)
+    arrays = runner.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True,
+                             neutral_flags=NEUTRAL_FLAGS)
     print("mean dis_test (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 

@@ -19,6 +19,10 @@ import numpy as np
 import torch
 
 
+# --device and --verbose are left out of a run's identity: a run made on a GPU is reused
+# as complete on the CPU (float32 on CUDA differs from CPU runs in the last digits).
+RUN_FLAGS = ("device", "verbose")
+
 def uniform(generators, shape, bound, dtype):
     """One U(-bound, bound) tensor of `shape` per trial generator, stacked on axis 0."""
     return torch.stack([(torch.rand(shape, generator=g, dtype=dtype) * 2 - 1) * bound for g in generators])
@@ -122,7 +126,7 @@ def train_in_chunks(forward, params, X, y, X_test=None, y_test=None, chunk=None,
 
 
 def add_training_flags(parser):
-    """The nonconvex-training flags on top of runner.make_parser(solver=False, beta=True)."""
+    """The nonconvex-training flags on top of runner.make_parser(beta=True)."""
     parser.add_argument("--epochs", type=int, default=400, help="full-batch AdamW steps")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
     parser.add_argument("--width", type=int, default=None, help="hidden neurons (default n + 1)")

@@ -11,6 +11,8 @@ import numpy as np
 import common
 import runner
 
+NEUTRAL_FLAGS = ()  # flags that change no number (left out of a run's identity)
+
 
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, args, num_directions=max(2 * n, 50))
@@ -22,7 +24,7 @@ def trial(n, d, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, solver=False)
+    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=2, noiseless=True)
     parser.set_defaults(sample=50)
     return runner.validate(parser, parser.parse_args(argv), noiseless=True)
 
@@ -30,7 +32,7 @@ def parse(argv=None):
 def main():
     args = parse()
     arrays = runner.run_grid(args, {"nic": "nic_norm"}, trial, "nic_norm", with_sigma=False,
-                             skip_cell=common.skip_n_below_d)
+                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS, tolerances=common.TOLERANCES)
     print("probability that NNIC-k holds (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["nic"]), 2))
 

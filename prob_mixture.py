@@ -28,6 +28,8 @@ from scipy.stats import norm
 
 import runner
 
+NEUTRAL_FLAGS = ()  # flags that change no number (left out of a run's identity)
+
 MEANS_STREAM = 1  # the spawn key of a point's means generator: apart from every draw's
 
 
@@ -143,7 +145,7 @@ def main():
     args = parse()
     grids = axes(args)
     arrays = runner.run_grid(args, {"prob": "prob_mixture"}, cell, "prob_mixture", with_sigma=False,
-                             batched=True, axes=grids)
+                             batched=True, axes=grids, neutral_flags=NEUTRAL_FLAGS)
     (_, d_grid), (_, s_grid) = grids
     print(f"probability of the exact cluster split (rows d = {', '.join(map(str, d_grid))}; columns s):")
     print(np.round(runner.trial_mean(arrays["prob"]), 3))

@@ -104,6 +104,32 @@ def resolve_solver(name):
     return name.upper()
 
 
+SOLVER_FLAGS = ("solver",)  # the --solver spelling changes no number: solver_name is the identity
+
+
+def add_solver_flag(parser):
+    """--solver on a script's command line (validate_solver resolves it)."""
+    parser.add_argument("--solver", default="auto",
+                        help="auto or IPM (the structured solver), or a CVXPY solver such as CLARABEL or MOSEK")
+    return parser
+
+
+def validate_solver(parser, args):
+    """Resolve --solver into args.solver_name, or exit with one line naming the flag; say
+    which solver runs (and whether MOSEK is licensed)."""
+    try:
+        args.solver_name = resolve_solver(args.solver)
+    except ValueError as error:
+        parser.error(str(error))
+    licence = "MOSEK licence found" if mosek_licensed() else "no MOSEK licence found"
+    if args.solver_name == "IPM":
+        print(f"solver: IPM, the structured interior-point solver (--solver {args.solver}; "
+              f"{general_solver()} for training forms with --beta 0; {licence})")
+    else:
+        print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
+    return args
+
+
 # --------------------------------------------------------------------------- data
 
 

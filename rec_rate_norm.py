@@ -12,6 +12,8 @@ import common
 import programs
 import runner
 
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+
 
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, args)
@@ -27,14 +29,17 @@ def trial(n, d, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1)
-    return runner.validate(parser, parser.parse_args(argv), noiseless=True)
+    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, noiseless=True))
+    args = runner.check_flags(parser, parser.parse_args(argv), noiseless=True)
+    programs.validate_solver(parser, args)
+    return runner.validate_run(parser, args)  # last: it creates --save_folder
 
 
 def main():
     args = parse()
     arrays = runner.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
-                             skip_cell=common.skip_n_below_d)
+                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS,
+                             tolerances=common.TOLERANCES)
     print("mean recovery rate (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -14,6 +14,8 @@ import common
 import programs
 import runner
 
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+
 PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
 
 
@@ -34,16 +36,19 @@ def trial(n, d, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = runner.make_parser(__doc__.splitlines()[0])
+    parser = programs.add_solver_flag(runner.make_parser(__doc__.splitlines()[0], noiseless=True))
     parser.add_argument("--program", default="12", choices=sorted(PREFIXES),
                         help="12: the relaxed program (Figures 6, 21); 11: the exact program (Figure 4)")
-    return runner.validate(parser, parser.parse_args(argv), noiseless=True)
+    args = runner.check_flags(parser, parser.parse_args(argv), noiseless=True)
+    programs.validate_solver(parser, args)
+    return runner.validate_run(parser, args)  # last: it creates --save_folder
 
 
 def main():
     args = parse()
     prefix = PREFIXES[args.program]
-    arrays = runner.run_grid(args, {"rec": prefix}, trial, prefix, with_sigma=False)
+    arrays = runner.run_grid(args, {"rec": prefix}, trial, prefix, with_sigma=False, neutral_flags=NEUTRAL_FLAGS,
+                             tolerances=common.TOLERANCES)
     print(f"mean recovery rate of ({args.program}) (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

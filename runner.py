@@ -22,6 +22,7 @@
 import argparse
 import contextlib
 import errno
+import functools
 import json
 import os
 import pickle
@@ -39,13 +40,13 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 import numpy as np
-
-import ipm
-import programs
+from threadpoolctl import ThreadpoolController
 
 SEED = 97006855
 GRID_STEP = 10
 OPTX_CHOICES = (0, 1, 2, 3)
+OPTW_SKIP = "planted linear neuron: 0 a Gaussian direction, 1 the smallest right singular vector of X"
+OPTW_NORM = "planted ReLU neurons: 0 Gaussian directions, 1 e_1, ..., e_k, 2 w_2 = -w_1 (needs --neu 2)"
 VERSIONED_PACKAGES = ("numpy", "scipy", "cvxpy", "clarabel", "mosek", "torch", "joblib", "threadpoolctl",
                       "dask", "distributed")
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -55,7 +56,12 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse whose errors are one line on stderr, naming the flag."""
+    """argparse whose errors are one line on stderr, naming the flag, and whose --help
+    shows every flag's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         sys.exit(f"{self.prog}: error: {message}")
@@ -75,14 +81,15 @@ def on_off(text):
 def add_run_flags(parser, details=True):
     """The flags every grid script shares: --seed, --sample, --save_folder, --jobs,
     --resume, --retry-failed, --scheduler and (details=True) --save_details."""
-    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="the run's seed: trial t of cell (n, d) draws from a generator of (seed, n, d, t)")
     parser.add_argument("--sample", type=int, default=10, help="trials per cell")
     if details:
         parser.add_argument("--save_details", type=on_off, nargs="?", const=True, default=False,
                             help="also pickle every trial's data and solution (details/ subfolder)")
     else:
         parser.set_defaults(save_details=False)
-    parser.add_argument("--save_folder", default="./results/")
+    parser.add_argument("--save_folder", default="./results/", help="where the arrays, sidecars and state go")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (1: serial)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
     parser.add_argument("--retry-failed", dest="retry_failed", action="store_true",
@@ -98,29 +105,32 @@ def add_run_flags(parser, details=True):
     return parser
 
 
-def make_parser(description, optw_default=1, optw_choices=(0, 1), solver=True, beta=False):
-    """The reference command line plus --jobs, --resume, (convex scripts) --solver and
-    (training scripts, convex or not) --beta."""
+def make_parser(description, optw_default=1, optw_choices=(0, 1), beta=False, noiseless=False,
+                optw_help=OPTW_SKIP):
+    """The reference command line plus the run flags (add_run_flags) and (training
+    scripts, convex or not) --beta; the convex scripts add --solver themselves
+    (programs.add_solver_flag). noiseless: --sigma is kept for the reference command
+    line but must be 0."""
     parser = OneLineParser(description=description)
     parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
     parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
-    parser.add_argument("--optw", type=int, default=optw_default, help=f"planted model, one of {optw_choices}")
+    parser.add_argument("--optw", type=int, default=optw_default, help=optw_help)
     parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
-    parser.add_argument("--sigma", type=float, default=0.0, help="label noise level")
+    parser.add_argument("--sigma", type=float, default=0.0,
+                        help="must be 0: noiseless recovery (kept for the reference command line)" if noiseless else
+                        "label noise: y gets sigma N(0, I_n) / sqrt(n)")
     add_run_flags(parser)
-    if solver:
-        parser.add_argument("--solver", default="auto",
-                            help="auto or IPM (the structured solver), or a CVXPY solver such as CLARABEL or MOSEK")
     if beta:
         parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
     parser.set_defaults(optw_choices=optw_choices)
     return parser
 
 
-def make_norm_parser(description, neu_default, solver=True, beta=False):
+def make_norm_parser(description, neu_default, beta=False, noiseless=False):
     """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2."""
-    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), solver=solver, beta=beta)
-    parser.add_argument("--neu", type=int, default=neu_default, help="planted neurons")
+    parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), beta=beta, noiseless=noiseless,
+                         optw_help=OPTW_NORM)
+    parser.add_argument("--neu", type=int, default=neu_default, help="planted normalised ReLU neurons k")
     return parser
 
 
@@ -136,7 +146,14 @@ def validate_figure_path(parser, path):
 
 
 def validate(parser, args, noiseless=False):
-    """Check every flag before any work; exit with one line naming the flag."""
+    """Check every flag before any work (check_flags), then create --save_folder
+    (validate_run); exit with one line naming a bad flag."""
+    return validate_run(parser, check_flags(parser, args, noiseless))
+
+
+def check_flags(parser, args, noiseless=False):
+    """Check the reference flags and --beta without touching the disk; exit with one
+    line naming a bad flag."""
     for flag in ("n", "d"):
         value = getattr(args, flag)
         if value < GRID_STEP or value % GRID_STEP:
@@ -159,18 +176,8 @@ def validate(parser, args, noiseless=False):
         parser.error(f"--beta must be a finite number >= 0; got {args.beta}")
     if noiseless and args.sigma != 0:
         parser.error(f"--sigma must be 0 for this noiseless recovery script; got {args.sigma}")
-    if hasattr(args, "solver"):
-        try:
-            args.solver_name = programs.resolve_solver(args.solver)
-        except ValueError as error:
-            parser.error(str(error))
-        licence = "MOSEK licence found" if programs.mosek_licensed() else "no MOSEK licence found"
-        if args.solver_name == "IPM":
-            print(f"solver: IPM, the structured interior-point solver (--solver {args.solver}; "
-                  f"{programs.general_solver()} for training forms with --beta 0; {licence})")
-        else:
-            print(f"solver: {args.solver_name} (--solver {args.solver}; {licence})")
-    return validate_run(parser, args)  # last: it creates --save_folder
+    _check_run_flags(parser, args)
+    return args  # last: it creates --save_folder
 
 
 def validate_run(parser, args):
@@ -286,7 +293,7 @@ def _run_task(work, batched, metrics, n, d, trials, seed, args):
     trials of a cell. An exception fails the unit's trials, not the grid."""
     try:
         rngs = [trial_rng(seed, n, d, t) for t in trials]
-        with ipm.one_blas_thread():
+        with _blas_controller().limit(limits=1, user_api="blas"):  # see the README: threaded BLAS
             results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
     except Exception as error:  # a failed trial is a result: recorded, never fatal
         results = [failed_trial(metrics, error) for _ in trials]
@@ -294,6 +301,12 @@ def _run_task(work, batched, metrics, n, d, trials, seed, args):
         for result in results:
             result.details = {}
     return n, d, trials, results
+
+
+@functools.cache
+def _blas_controller():
+    """One scan of the loaded BLAS libraries per process (a scan per trial costs 1.4 ms)."""
+    return ThreadpoolController()
 
 
 # --------------------------------------------------------------------------- files
@@ -321,24 +334,42 @@ def git_commit():
         return None, None
 
 
+@functools.cache
 def code_version():
-    """The suite's version: its commit, with a hash of the changes to tracked files when
-    the checkout is dirty (None outside a git checkout)."""
-    commit, dirty = git_commit()
-    if not dirty:
-        return commit
+    """The suite's version, what a run's numbers depend on besides its arguments: a hash
+    of its source as it is on disk, the root-level *.py files and requirements.txt (those
+    git tracks, in a checkout). Committed or not, any change to them is a new version; a
+    commit of documentation, tests or figures is not (figures.py writes tracked PNGs)."""
     import hashlib
 
-    diff = subprocess.run(["git", "diff", "HEAD"], cwd=ROOT, capture_output=True, timeout=30).stdout
-    return f"{commit}+changes-{hashlib.sha256(diff).hexdigest()[:12]}"
+    try:
+        names = subprocess.run(["git", "ls-files", "--", "*.py", "requirements.txt"], cwd=ROOT, capture_output=True,
+                               text=True, timeout=10, check=True).stdout.split()
+    except (OSError, subprocess.SubprocessError):
+        names = []
+    names = sorted(name for name in names if "/" not in name) or sorted(
+        name for name in os.listdir(ROOT) if name.endswith(".py") or name == "requirements.txt")
+    digest = hashlib.sha256()
+    for name in names:
+        with open(os.path.join(ROOT, name), "rb") as stream:
+            digest.update(name.encode() + b"\0" + stream.read() + b"\0")
+    return f"source-{digest.hexdigest()[:16]}"
 
 
-def identity_differences(stored, arguments, with_version=False, stored_version=None):
-    """How a stored run's identity differs from these arguments', as phrases: the settings
-    as flags, and with_version, the stored code version when it is not this one (a run
-    that recorded none counts as another version)."""
-    differences = [f"--{key} {stored.get(key)} (not {value})" for key, value in arguments.items()
-                   if key not in RESUME_IGNORES and stored.get(key) != value]
+def identity(args, neutral_flags=()):
+    """A run's identity, all that decides its numbers: its arguments but the run flags
+    (RUN_FLAGS) and the script's own flags that change no number (neutral_flags, e.g.
+    --device, --figure); the code version is compared beside it (identity_differences)."""
+    ignored = RUN_FLAGS | set(neutral_flags)
+    return {key: value for key, value in vars(args).items() if key not in ignored}
+
+
+def identity_differences(stored, identity, with_version=False, stored_version=None):
+    """How a stored run's arguments differ from this identity (runner.identity), as phrases:
+    the settings as flags, and with_version, the stored code version when it is not this
+    one (a run that recorded none counts as another version)."""
+    differences = [f"--{key} {stored.get(key)} (not {value})" for key, value in identity.items()
+                   if stored.get(key) != value]
     if with_version and stored_version != code_version():
         differences.append(f"code version {stored_version} (not {code_version()})")
     return differences
@@ -466,17 +497,16 @@ def _code(names, name):
 
 # --------------------------------------------------------------------------- the grid runner
 
-# the resolved solver_name is compared, not the --solver spelling (auto and IPM are one solver)
-# A run's identity, all that decides its numbers: its arguments but these run flags, and
-# the code version (code_version).
-RESUME_IGNORES = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "verbose",
-                  "device", "solver", "compare", "figure",  # the last two only draw a figure afterwards
-                  "overwrite", "resume_any_version"}
+# The flags of add_run_flags that change no number (identity); optw_choices is the
+# parser's own note, not a flag.
+RUN_FLAGS = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "overwrite",
+             "resume_any_version", "optw_choices"}
 DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
 FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials
 
 
-def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None):
+def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None,
+             neutral_flags=(), tolerances=None):
     """Run `work` over the (n, d, trial) grid and save one array per metric.
 
     outputs: {metric: file prefix}, e.g. {"rec": "rec_rate_skip"}; each array has
@@ -487,13 +517,16 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     pending trials of a cell at once. skip_cell(n, d) -> reason or None: such
     cells stay NaN, counted as "skipped (<reason>)". axes: ((name, values), (name,
     values)) for grids other than n = 10..N by d = 10..D (e.g. n by lambda); work
-    then takes the two axis values in place of (n, d).
+    then takes the two axis values in place of (n, d). neutral_flags: the script's flags
+    that change no number (left out of the run's identity); tolerances: the acceptance
+    tolerances its trials use, recorded in the sidecar.
     """
     lock_path = os.path.join(args.save_folder, file_stem(details_prefix, args, with_sigma) + ".lock")
     try:
         lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
         try:
-            return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes)
+            return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes,
+                             neutral_flags, tolerances)
         finally:
             lock.close()
     except OSError as error:
@@ -505,7 +538,7 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
                  f"free some, then --resume continues")
 
 
-def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes):
+def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes, neutral_flags, tolerances):
     from tqdm import tqdm
 
     axes = axes or (("n", grid(args.n)), ("d", grid(args.d)))
@@ -519,9 +552,10 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
     for name in remove_stale_parts(folder) + remove_stale_parts(os.path.join(folder, "details")):
         print(f"removed {name}, left behind by a killed run")
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
-    state = _resumed_state(args, state_path, stems, outputs, shape, arguments) if args.resume else None
+    run_identity = identity(args, neutral_flags)
+    state = _resumed_state(args, state_path, stems, outputs, shape, run_identity) if args.resume else None
     if state is None and not args.overwrite:
-        _refuse_other_identity(state_path, outputs, shape, arguments)
+        _refuse_other_identity(state_path, outputs, shape, run_identity)
     if state is None:
         state = RunState(state_path, list(outputs), shape, arguments)
     for i, n in enumerate(n_grid):
@@ -552,6 +586,7 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
             path = os.path.join(folder, stem)
             atomic_write(path + ".npy", lambda s, a=state.arrays[metric]: np.save(s, a))
             sidecar = _sidecar(args, state, metric, stem, run_stem, shape, dict(zip(axis_names, (n_grid, d_grid))),
+                               tolerances,
                                errors_path)
             atomic_write(path + ".json", lambda s, c=sidecar: s.write(json.dumps(c, indent=1).encode()))
 
@@ -674,18 +709,22 @@ def _check_cluster(client, address):
     """Exit with one line unless the scheduler and every worker can import the suite:
     Dask unpickles the tasks there, and a scheduler that cannot leaves the client waiting."""
 
-    def importable(root):
+    def importable(root, names):
         import importlib
         import sys
 
         try:
-            for name in ("runner", "common", "programs", "ipm"):
+            for name in names:
                 importlib.import_module(name)
             return None
         except ImportError as error:
             return f"{error} (sys.path has {root}: {root in sys.path})"
 
-    problems = {"scheduler": client.run_on_scheduler(importable, ROOT), **client.run(importable, ROOT)}
+    # the suite's modules this run has loaded: the script's trial functions refer to them
+    names = sorted(name for name, module in list(sys.modules.items())
+                   if os.path.dirname(os.path.abspath(getattr(module, "__file__", None) or "/")) == ROOT
+                   and name != "__main__")
+    problems = {"scheduler": client.run_on_scheduler(importable, ROOT, names), **client.run(importable, ROOT, names)}
     if not client.scheduler_info(n_workers=-1)["workers"]:
         sys.exit(f"error: --scheduler {address}: no workers are connected")
     for where, problem in problems.items():
@@ -694,7 +733,7 @@ def _check_cluster(client, address):
                      f"start the scheduler and workers with PYTHONPATH={ROOT}")
 
 
-def _resumed_state(args, state_path, stems, outputs, shape, arguments):
+def _resumed_state(args, state_path, stems, outputs, shape, run_identity):
     """The state of an earlier run with the same arguments, or None when there is
     none; exits with one line when it cannot be used."""
     derived = [os.path.join(args.save_folder, stem + ext) for stem in stems.values() for ext in (".npy", ".json")]
@@ -709,7 +748,7 @@ def _resumed_state(args, state_path, stems, outputs, shape, arguments):
         state = RunState.load(state_path, list(outputs), shape)
     except ValueError as error:
         sys.exit(f"error: --resume: {error}; delete it, or run without --resume to start afresh")
-    differences = identity_differences(state.arguments, arguments)
+    differences = identity_differences(state.arguments, run_identity)
     if differences and args.overwrite:
         print(f"resume: {state_path} was made with {'; '.join(differences)}; --overwrite: starting afresh")
         return None
@@ -732,7 +771,7 @@ def _resumed_state(args, state_path, stems, outputs, shape, arguments):
     return state
 
 
-def _refuse_other_identity(state_path, outputs, shape, arguments):
+def _refuse_other_identity(state_path, outputs, shape, run_identity):
     """Exit with one line when the folder holds this run made with other settings or code:
     a fresh start would replace it silently (--overwrite says to)."""
     if not os.path.exists(state_path):
@@ -741,15 +780,13 @@ def _refuse_other_identity(state_path, outputs, shape, arguments):
         stored = RunState.load(state_path, list(outputs), shape)
     except ValueError as error:
         sys.exit(f"error: {error}; --overwrite replaces it, or use another --save_folder")
-    differences = identity_differences(stored.arguments, arguments, True, stored.provenance.get("code_version"))
+    differences = identity_differences(stored.arguments, run_identity, True, stored.provenance.get("code_version"))
     if differences:
         sys.exit(f"error: {state_path} holds a run made with {'; '.join(differences)}; "
                  f"use another --save_folder, --resume it, or --overwrite it")
 
 
-def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
-    from common import RECOVERY_ATOL
-
+def _sidecar(args, state, metric, stem, run_stem, shape, grids, tolerances, errors_path):
     failed = int(state.failed().sum())
     sidecar = {
         "script": os.path.basename(sys.argv[0]),
@@ -764,8 +801,7 @@ def _sidecar(args, state, metric, stem, run_stem, shape, grids, errors_path):
         "solver": getattr(args, "solver_name", None),
         "versions": package_versions(),
         "provenance": state.provenance,
-        "tolerances": {"recovery_atol": RECOVERY_ATOL, "structured_solver": programs.STRUCTURED_TOLERANCES,
-                       "cvxpy_checks": programs.CHECK_TOL},
+        "tolerances": tolerances,
         "runs": state.runs,
         "wall_time_s": round(sum(run["wall_s"] for run in state.runs), 3),
         "status_counts": state.counts(state.status, state.status_names),

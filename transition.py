@@ -65,7 +65,8 @@ def rates(args, d, stage, n_values, sample):
     trial, _ = EXPERIMENTS[args.experiment]
     run = run_args(args, d, stage, n_values, sample)
     prefix = f"transition_{args.experiment}_{stage}"
-    arrays = runner.run_grid(run, {"rec": prefix}, trial, prefix, with_sigma=False,
+    arrays = runner.run_grid(run, {"rec": prefix}, trial, prefix, with_sigma=False, neutral_flags=programs.SOLVER_FLAGS,
+                             tolerances=common.TOLERANCES,
                              axes=(("n", np.asarray(n_values)), ("d", np.array([d]))))
     return arrays["rec"][:, 0, :]
 
@@ -200,7 +201,7 @@ def parse(argv=None):
     parser.add_argument("--ratio_max", type=float, default=None,
                         help="largest n/d of the pilot grid (default 3 for skip, 6 for norm)")
     parser.add_argument("--bootstrap", type=int, default=500, help="bootstrap resamples of each fit")
-    parser.add_argument("--solver", default="auto", help="auto or IPM, or a CVXPY solver such as CLARABEL")
+    programs.add_solver_flag(parser)
     parser.add_argument("--figure", default=None, help="also write the PNG here")
     runner.add_run_flags(parser, details=False)
     parser.set_defaults(sample=50)
@@ -222,10 +223,7 @@ def parse(argv=None):
     if not np.isfinite(args.ratio_max) or args.ratio_max <= 1:
         parser.error(f"--ratio_max must be a number > 1; got {args.ratio_max}")
     runner.validate_figure_path(parser, args.figure)
-    try:
-        args.solver_name = programs.resolve_solver(args.solver)
-    except ValueError as error:
-        parser.error(str(error))
+    programs.validate_solver(parser, args)
     return runner.validate_run(parser, args)
 
 

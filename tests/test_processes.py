@@ -196,12 +196,12 @@ def test_resume_across_a_code_version_is_refused_unless_asked(tmp_path, monkeypa
     import rec_rate_skip
     import runner
 
-    parser = runner.make_parser("test")
     arguments = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1", "--save_folder", str(tmp_path)]
 
     def run(*extra):
-        args = runner.validate(parser, parser.parse_args([*arguments, *extra]), noiseless=True)
-        return runner.run_grid(args, {"rec": "rec_rate_skip"}, rec_rate_skip.trial, "rec_rate_skip", with_sigma=False)
+        args = rec_rate_skip.parse([*arguments, *extra])
+        return runner.run_grid(args, {"rec": "rec_rate_skip"}, rec_rate_skip.trial, "rec_rate_skip", with_sigma=False,
+                               neutral_flags=rec_rate_skip.NEUTRAL_FLAGS)
 
     monkeypatch.setattr(runner, "code_version", lambda: "commit-a")
     run()

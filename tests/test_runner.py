@@ -12,19 +12,20 @@ import time
 import numpy as np
 import pytest
 
+import common
 import rec_rate_skip
 import runner
 from conftest import ROOT, run_script
 
 
 def parse(folder, *extra):
-    parser = runner.make_parser("test")
     arguments = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--save_folder", str(folder), *extra]
-    return runner.validate(parser, parser.parse_args(arguments), noiseless=True)
+    return rec_rate_skip.parse(arguments)
 
 
 def run(args, work=rec_rate_skip.trial):
-    return runner.run_grid(args, {"rec": "rec_rate_skip"}, work, "rec_rate_skip", with_sigma=False)["rec"]
+    return runner.run_grid(args, {"rec": "rec_rate_skip"}, work, "rec_rate_skip", with_sigma=False,
+                           neutral_flags=rec_rate_skip.NEUTRAL_FLAGS, tolerances=common.TOLERANCES)["rec"]
 
 
 def sidecar_of(folder, stem):
