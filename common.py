@@ -235,7 +235,8 @@ def norm_instance(rng, n, d, args, num_directions=None):
     X, planted, y = norm_planted_data(rng, n, d, args)
     patterns, exist_all_one = arrangement_patterns(X, rng, num_directions, first_directions=planted)
     planted_patterns = (X @ planted >= 0).astype(float)
-    planted_columns = [int(np.flatnonzero((patterns == column[:, None]).all(axis=0))[0]) for column in planted_patterns.T]
+    planted_columns = [int(np.flatnonzero((patterns == column[:, None]).all(axis=0))[0])
+                       for column in planted_patterns.T]
     blocks = programs.whitened_blocks(X, patterns)
     return {"X": X, "w": planted, "y": y, "dmat": patterns, "exist_all_one": exist_all_one,
             "planted_columns": planted_columns, "blocks": blocks}

@@ -120,7 +120,8 @@ def draw(table, args, png):
                 shown = trials > 0
                 rate = failures[shown] / trials[shown]
                 if name == "with_all_ones":  # always 1 (the theory): a thin line, its intervals would hide the rest
-                    ax.plot(x[shown], rate, ":", color=f"C{k}", linewidth=1, label=f"d = {d}, with the all-ones pattern")
+                    ax.plot(x[shown], rate, ":", color=f"C{k}", linewidth=1,
+                            label=f"d = {d}, with the all-ones pattern")
                     continue
                 intervals = np.array([clopper_pearson(f, t) for f, t in zip(failures[shown], trials[shown])]).T
                 ax.errorbar(x[shown], rate, yerr=[rate - intervals[0], intervals[1] - rate], fmt="o-",

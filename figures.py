@@ -27,7 +27,6 @@ import sys
 import time
 from dataclasses import dataclass
 
-
 import common
 import runner
 
@@ -190,7 +189,8 @@ CATALOG = {
 ALIASES = {"fig36": "fig35"}  # numbered apart in the paper, one group of panels in its text
 DRAWINGS = {
     "fig1": Drawing("a 2-D arrangement: 3 points, the lines perpendicular to them, 6 regions with their patterns",
-                    1, "the text: 'a 2-dimensional example ... with three hyperplanes, is presented in Figure 1'", "high"),
+                    1, "the text: 'a 2-dimensional example ... with three hyperplanes, is presented in Figure 1'",
+                    "high"),
     "fig2": Drawing("Corollary 1's phase diagram in the (n, d) plane, with the measured 50% points of (12)", 2,
                     "'this corollary is illustrated in Figure 2 as a phase diagram'", "medium",
                     needs="ext_transition_skip"),
@@ -648,7 +648,8 @@ def main():
     parser.add_argument("--overwrite", action="store_true",
                         help="rerun into place a panel's run that was made with other settings or code")
     parser.add_argument("--allow-failed", action="store_true",
-                        help="compose panels whose runs keep failed trials after one --retry-failed (NaN, said in the title)")
+                        help="compose panels whose runs keep failed trials after one --retry-failed "
+                             "(NaN, said in the title)")
     args = parser.parse_args()
     if args.list:
         show_catalog(args.scale)

@@ -599,7 +599,7 @@ class _Newton:
 
     def factor(self):
         """NT scaling of every cone and the Cholesky factor of M + kappa I."""
-        state, cones, k = self.state, self.cones, self.blocks.dim
+        state, cones = self.state, self.cones
         self.theta, self.wb0, self.wb1, self.h0, self.h1 = _nt_scaling(state.t, state.u, self.s0, self.s1)
         self.v = _scale(self.theta, self.h0, self.h1, state.t, state.u)
         if cones is None:
@@ -703,7 +703,8 @@ class _Newton:
         if self.cones is not None:
             mask = self.state.mask
             alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z[mask], step.d_z[mask]).min(initial=np.inf))
-            alpha_dual = min(alpha_dual, _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
+            alpha_dual = min(alpha_dual,
+                             _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
         return min(1.0, alpha_primal), min(1.0, alpha_dual)
 
     def complementarity_after(self, step, alpha_primal, alpha_dual):

@@ -1,4 +1,4 @@
-"""Support recovery of the group lasso (25) as lambda varies: a skip connection and a normalisation layer before the ReLU.
+"""Support recovery of the group lasso (25) as lambda varies: skip connection, normalisation before the ReLU.
 
 Figure 13 (Theorem 10): d is fixed (--d), n runs over 10, 20, ..., N and lambda
 over --lam_num log-spaced values from --lam_min to --lam_max. Each trial draws X,
@@ -79,8 +79,8 @@ def parse(argv=None):
 def main():
     args = parse()
     outputs = {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
-    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args), neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args),
+                             neutral_flags=NEUTRAL_FLAGS, tolerances=common.TOLERANCES)
     print(f"recovery rate (rows n, columns lambda = {', '.join(f'{lam:.3g}' for lam in lambdas(args))}):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

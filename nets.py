@@ -15,9 +15,7 @@ section 7 gives the settings.
 import math
 
 import numpy as np
-
 import torch
-
 
 # --device and --verbose are left out of a run's identity: a run made on a GPU is reused
 # as complete on the CPU (float32 on CUDA differs from CPU runs in the last digits).

@@ -362,7 +362,8 @@ def group_lasso(program):
     w0, W = cp.Variable(r), cp.Variable((r, m))
     fit = U @ w0 + masked_blocks(U, patterns) @ cp.vec(W, order="F")
     norms = cp.norm(w0, 2) + cp.sum(cp.norm(W, 2, axis=0))
-    return cp.Problem(cp.Minimize(cp.sum_squares(fit - program.y) / 2 + program.lam * norms)), {"w0": w0, "W": W}  # (25)
+    objective = cp.sum_squares(fit - program.y) / 2 + program.lam * norms  # (25)
+    return cp.Problem(cp.Minimize(objective)), {"w0": w0, "W": W}
 
 
 BUILDERS = {

@@ -217,7 +217,8 @@ def _check_run_flags(parser, args):
     if args.retry_failed and not args.resume:
         parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
     if args.scheduler is not None and "://" not in args.scheduler:
-        parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; got {args.scheduler!r}")
+        parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; "
+                     f"got {args.scheduler!r}")
 
 
 def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
@@ -603,7 +604,8 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
                 state.record((i, j, t), result)
                 if result.error:
                     with open(errors_path, "a") as log:
-                        log.write(f"--- {axis_names[0]}={n} {axis_names[1]}={d} trial={t} {utc_now()}\n{result.error}\n")
+                        log.write(f"--- {axis_names[0]}={n} {axis_names[1]}={d} trial={t} {utc_now()}\n"
+                                  f"{result.error}\n")
                 if args.save_details:
                     _save_details(args, details_prefix, with_sigma, dict(zip(axis_names, (n, d))), t, result)
             run["trials"] += len(trials)

@@ -55,7 +55,8 @@ def run_args(args, d, stage, n_values, sample):
     for flag in STUDY_FLAGS:
         delattr(run, flag)
     run.n, run.d, run.sample = int(n_values[-1]), int(d), sample
-    run.n_min, run.n_step, run.stage = int(n_values[0]), int(n_values[1] - n_values[0]) if len(n_values) > 1 else 1, stage
+    run.n_min, run.stage = int(n_values[0]), stage
+    run.n_step = int(n_values[1] - n_values[0]) if len(n_values) > 1 else 1
     run.optw, run.optx, run.sigma, run.program = 0, 0, 0.0, "12"
     return run
 

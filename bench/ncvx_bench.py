@@ -26,8 +26,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import common  # noqa: E402
-import runner  # noqa: E402
 import nets  # noqa: E402
+import runner  # noqa: E402
 
 # spread over the paper's grid (n <= 400, d <= 100): small cells are overhead-bound,
 # large ones are bound by the n*d*m matrix products that batching cannot remove

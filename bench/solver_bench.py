@@ -46,8 +46,8 @@ from threadpoolctl import threadpool_limits
 ROOT = os.environ.get("SUITE_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
-import runner  # noqa: E402
 import programs  # noqa: E402
+import runner  # noqa: E402
 
 # (name, equation, n, d, data settings): the cells, Figure 6 / 27 / 25 settings
 SETTINGS = [
@@ -174,7 +174,8 @@ def main():
 
     print(f"load average {os.getloadavg()[0]:.2f} at the start")
     print(f"{'program':>16} {'cell':>12} {'Clarabel s':>11} {'IPM s':>8} {'ratio':>7} {'decisions':>9} "
-          f"{'certified':>9} {'max rel diff':>12}  routes" + ("   baseline s  speed-up  rel diff" if args.baseline else ""))
+          f"{'certified':>9} {'max rel diff':>12}  routes"
+          + ("   baseline s  speed-up  rel diff" if args.baseline else ""))
     with threadpool_limits(limits=1, user_api="blas"):
         for solver in ("CLARABEL", "IPM"):  # imports and first calls outside the clock
             programs.solve(instance("12", 20, 10, dict(optw=0, sigma=0.0), 0)[1], solver)

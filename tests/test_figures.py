@@ -71,7 +71,8 @@ def test_a_run_with_failed_trials_is_retried_once_then_refused(tmp_path, monkeyp
     import runner
 
     calls = []
-    monkeypatch.setattr(figures, "run_script", lambda label, script, argv: calls.append(argv) or runner.FAILED_TRIALS_EXIT)
+    monkeypatch.setattr(figures, "run_script",
+                        lambda label, script, argv: calls.append(argv) or runner.FAILED_TRIALS_EXIT)
     figure = figures.CATALOG["fig6"]
     argv = figures.arguments(figure, figure.panels[0], "quick", str(tmp_path))
     with pytest.raises(SystemExit) as stop:

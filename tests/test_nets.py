@@ -16,7 +16,8 @@ def batched_params(network, S=3, d=5, width=7):
     generators = [torch.Generator().manual_seed(s) for s in range(S)]
     params = nets.NETWORKS[network][0](generators, d, width, torch.float64)
     if network == "norm":  # away from the default 1 so that gamma's gradient is tested too
-        params["gamma"] = params["gamma"] + torch.rand(params["gamma"].shape, generator=generators[0], dtype=torch.float64)
+        params["gamma"] = params["gamma"] + torch.rand(params["gamma"].shape, generator=generators[0],
+                                                       dtype=torch.float64)
     return params
 
 
@@ -51,7 +52,8 @@ def test_norm_forward_matches_the_formula_with_a_dead_neuron():
     """f = sum over live neurons of a_j gamma_j (X w_j)_+ / ||(X w_j)_+||; a neuron dead on
     every sample adds nothing and gets zero, not NaN, gradients."""
     params = batched_params("norm", S=1)
-    X = torch.rand((1, 6, 5), generator=torch.Generator().manual_seed(2), dtype=torch.float64)  # nonnegative, so w_0 = -1 is dead everywhere
+    # nonnegative inputs, so w_0 = -1 is dead on every sample
+    X = torch.rand((1, 6, 5), generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     params["W"][0, :, 0] = -1.0
     hidden = torch.relu(X[0] @ params["W"][0])
     live = hidden.norm(dim=0) > 0

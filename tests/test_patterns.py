@@ -53,7 +53,8 @@ def test_all_ones_frequency_matches_wendel():
     wendel = sum(comb(n - 1, k) for k in range(d)) / 2 ** (n - 1)
     assert common.wendel_probability(n, d) == pytest.approx(wendel, rel=1e-12)
     assert abs(hits / trials - wendel) < 4 * np.sqrt(wendel * (1 - wendel) / trials)
-    assert common.wendel_probability(np.array([10, 20, 40]), 10).tolist() == pytest.approx([1.0, 0.5, wendel_at(40, 10)])
+    assert common.wendel_probability(np.array([10, 20, 40]), 10).tolist() == pytest.approx(
+        [1.0, 0.5, wendel_at(40, 10)])
 
 
 def wendel_at(n, d):

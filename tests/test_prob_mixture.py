@@ -64,7 +64,8 @@ def test_means_drawn_every_draw_match_the_averaged_conditional_probability(optmu
     expected = np.mean(conditional)
     assert 0.2 < expected < 0.9  # a setting where the probability is not trivially 0 or 1
     draws = 3000
-    assert estimate(n, d, s, optmu, draws, means="draw") == pytest.approx(expected, abs=4 * np.sqrt(0.25 / draws) + 0.01)
+    tolerance = 4 * np.sqrt(0.25 / draws) + 0.01
+    assert estimate(n, d, s, optmu, draws, means="draw") == pytest.approx(expected, abs=tolerance)
 
 
 def test_the_run_saves_d_by_s_arrays_and_prints_the_closed_form(tmp_path):

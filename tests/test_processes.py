@@ -196,7 +196,8 @@ def test_resume_across_a_code_version_is_refused_unless_asked(tmp_path, monkeypa
     import rec_rate_skip
     import runner
 
-    arguments = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1", "--save_folder", str(tmp_path)]
+    arguments = ["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1",
+                 "--save_folder", str(tmp_path)]
 
     def run(*extra):
         args = rec_rate_skip.parse([*arguments, *extra])
@@ -237,7 +238,8 @@ def test_figure_8_is_not_composed_from_5_epoch_runs(tmp_path):
     short = launch("ncvx_train_skip.py", "--sigma", "0", "--n", "100", "--d", "50", "--sample", "3", "--epochs", "5",
                    "--save_folder", str(results))
     assert short.wait(timeout=300) == 0
-    refused = launch("figures.py", "fig8", "--scale", "quick", "--results", str(results), "--out", str(tmp_path / "png"))
+    refused = launch("figures.py", "fig8", "--scale", "quick", "--results", str(results),
+                     "--out", str(tmp_path / "png"))
     _, error = refused.communicate(timeout=120)
     assert refused.returncode == 1 and error.strip().count("\n") == 0 and "Traceback" not in error, error
     assert "fig8 [sigma = 0]" in error and "--epochs 5 (not 400)" in error

@@ -146,7 +146,8 @@ def test_exact_program_recovery_figure_4(skip_args, tmp_path):
         for seed in range(3):
             result = rec_rate_skip.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), args)
             assert result.metrics["rec"] == 1.0, result.status
-    common_flags = ["--n", "20", "--d", "10", "--sample", "2", "--optw", "0", "--jobs", "1", "--save_folder", str(tmp_path)]
+    common_flags = ["--n", "20", "--d", "10", "--sample", "2", "--optw", "0", "--jobs", "1",
+                    "--save_folder", str(tmp_path)]
     run_script("rec_rate_skip.py", *common_flags)
     run_script("rec_rate_skip.py", *common_flags, "--program", "11")
     assert (tmp_path / "rec_rate_skip_n20_d10_w0_X0_sample2.npy").exists()
