@@ -318,6 +318,6 @@ def norm_details(instance, solution):
     return dict(details, opt_w=learned_variable(solution.primal))
 
 
-def skip_n_below_d(n, d):
-    """Normalisation-layer cells with n < d are not run (reference)."""
+def skip_n_below_d(n, d, args=None):
+    """Normalisation-layer cells with n < d are not run (reference); a script's skip_cell."""
     return "n < d" if n < d else None

@@ -5,6 +5,8 @@ under the cone constraints of (13), then record dis_abs between u_i - v_i and th
 targets t_k on the planted columns. NaN when the solve failed our checks or n < d.
 """
 
+import sys
+
 import numpy as np
 
 import common
@@ -12,7 +14,13 @@ import programs
 import runner
 import trials
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
@@ -29,9 +37,8 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_grid(args, {"dis_abs": "dis_abs_cvx_train_norm"}, trial, "cvx_train_norm", with_sigma=True,
-                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    outputs = {"dis_abs": "dis_abs_cvx_train_norm"}
+    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "cvx_train_norm")
     print("mean dis_abs (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

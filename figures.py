@@ -263,7 +263,6 @@ CHOICES = [
     "w2 = -w1); 40-43 trained nets' dis_test with sigma panels for 2 Gaussian, 2 e_j, w2 = -w1 and 3 Gaussian "
     "neurons; all d <= 80",
 ]
-NOISELESS_SCRIPTS = ("rec_rate_skip", "rec_rate_norm", "nic_norm")  # their arrays carry no sig in the name
 
 # Seconds per trial on this machine, as a grid worker runs it (one BLAS thread, the other
 # core busy with the second worker): fixed + scale (n / 100)^n_power (d / 50)^d_power,
@@ -298,7 +297,9 @@ MIXED = {
     "cvx_train_skip": ("cvx_train_skip, sigma > 0", "rec_rate_skip"),
     "cvx_train_norm": ("cvx_train_norm, sigma > 0", "minnrm_norm"),
 }
-BATCHED_SCRIPTS = ("ncvx_train_skip", "ncvx_train_norm")
+# entries whose fixed part was fitted per trial of a batched cell of 10 trained nets, and
+# is paid once per cell
+FIXED_PER_CELL = ("ncvx_train_skip", "ncvx_train_norm")
 # a run's start-up beside its trials: imports, and the worker processes importing the suite
 RUN_START_S = {"convex": 1.6, "trained": 5.6}  # measured by bench/cost_model.py
 
@@ -326,15 +327,18 @@ def trial_seconds(key, n, d):
         exact, relaxed = MIXED[key]
         share = float(common.wendel_probability(n, d))
         return share * trial_seconds(exact, n, d) + (1 - share) * trial_seconds(relaxed, n, d)
+    if key not in COST:
+        sys.exit(f"figures.py: no cost entry {key!r} in figures.COST; fit one with "
+                 f"python bench/cost_model.py --fit (add its cells to bench/cost_model.CELLS)")
     fixed, scale, n_power, d_power = COST[key]
     return fixed + scale * (n / 100) ** n_power * (d / 50) ** d_power
 
 
-def cell_seconds(script, key, n, d, sample):
+def cell_seconds(key, n, d, sample):
     """Predicted seconds of a cell's `sample` trials. The trained nets run a cell's trials
     as one batch, so their fixed part (fitted per trial at 10 trials a cell) is paid once
     per cell: at 3 trials a cell (--scale quick) a trial costs more than at 10."""
-    if script in BATCHED_SCRIPTS:
+    if key in FIXED_PER_CELL:
         fixed = COST[key][0]
         return 10 * fixed + sample * (trial_seconds(key, n, d) - fixed)
     return sample * trial_seconds(key, n, d)
@@ -359,7 +363,7 @@ def parsed(panel, argv):
 
 
 def array_path(panel, args):
-    with_sigma = hasattr(args, "sigma") and panel.script not in NOISELESS_SCRIPTS
+    with_sigma = importlib.import_module(panel.script).WITH_SIGMA
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
@@ -383,19 +387,18 @@ def finished_sidecar(path):
 
 
 def cell_sizes(panel, args):
-    """(n, d) of every cell a panel runs: the (n, d) grid (the norm scripts skip n < d),
-    or the grid of a script with its own axes (its axes(args)), sized by its --n and --d."""
+    """(n, d) of every cell a panel runs, from its script's contract: the cells of its
+    axes(args) that its skip_cell keeps, sized by the axes' n and d (an axis other than
+    n or d, such as lambda, leaves --n or --d as the size)."""
     module = importlib.import_module(panel.script)
-    if hasattr(module, "axes"):
-        (rows, row_values), (columns, column_values) = module.axes(args)
-        sizes = []
-        for a in row_values:
-            for b in column_values:
-                cell = {"n": args.n, "d": args.d, rows: a, columns: b}  # an axis overrides --n or --d
-                sizes.append((cell["n"], cell["d"]))
-        return sizes
-    n_grid, d_grid = runner.grid(args.n), runner.grid(args.d)
-    return [(int(a), int(b)) for a in n_grid for b in d_grid if a >= b or not panel.script.endswith("_norm")]
+    (rows, row_values), (columns, column_values) = module.axes(args)
+    sizes = []
+    for a in row_values:
+        for b in column_values:
+            if module.skip_cell(a, b, args) is None:
+                cell = {"n": getattr(args, "n", None), "d": getattr(args, "d", None), rows: a, columns: b}
+                sizes.append((int(cell["n"]), int(cell["d"])))
+    return sizes
 
 
 def estimate(figure, scale, workers=2):
@@ -409,7 +412,7 @@ def estimate(figure, scale, workers=2):
         sizes = cell_sizes(panel, args)
         trials += len(sizes) * args.sample
         key = cost_key(panel.script, args)
-        seconds += sum(cell_seconds(panel.script, key, n, d, args.sample) for n, d in sizes) / workers
+        seconds += sum(cell_seconds(key, n, d, args.sample) for n, d in sizes) / workers
         seconds += RUN_START_S["trained" if panel.script.startswith("ncvx") else "convex"]
     return trials, seconds
 

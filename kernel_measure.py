@@ -25,6 +25,7 @@ script of the same --model, its dis_test array, and the same --n, --d, --seed,
 
 import json
 import os
+import sys
 
 import numpy as np
 import scipy.linalg
@@ -33,7 +34,17 @@ from scipy.stats import spearmanr
 import common
 import runner
 
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = False
 NEUTRAL_FLAGS = ("compare", "figure")  # they draw a figure after the run
+TOLERANCES = None
+axes = runner.default_axes
+
+
+def skip_cell(n, d, args):
+    """The normalisation network's cells with n < d are not run, as its script does."""
+    return common.skip_n_below_d(n, d) if args.model == "norm" else None
 
 
 def arc_cosine_kernel(X):
@@ -185,9 +196,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    skip_cell = common.skip_n_below_d if args.model == "norm" else None
-    arrays = runner.run_grid(args, prefixes(args), trial, f"kernel_{args.model}", with_sigma=True, skip_cell=skip_cell,
-                             neutral_flags=NEUTRAL_FLAGS)
+    arrays = runner.run_script(sys.modules[__name__], args, prefixes(args), trial, f"kernel_{args.model}")
     print("mean kernel measure (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["measure"]), 2))
     if args.compare:

@@ -18,13 +18,20 @@ NaN where the solve failed our certificate. Too small a lambda fits the noise wi
 ReLU neurons, too large a one zeroes w0 as well: failure, success, failure.
 """
 
+import sys
+
 import numpy as np
 
 import common
 import programs
 import runner
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+skip_cell = runner.every_cell
 
 LAM_FLOOR = 1e-6  # lambda seeds its cell as round(1e6 lambda); smaller values would share seeds
 
@@ -79,8 +86,7 @@ def parse(argv=None):
 def main():
     args = parse()
     outputs = {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
-    arrays = runner.run_grid(args, outputs, trial, "lasso_skip", with_sigma=True, axes=axes(args),
-                             neutral_flags=NEUTRAL_FLAGS, tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "lasso_skip")
     print(f"recovery rate (rows n, columns lambda = {', '.join(f'{lam:.3g}' for lam in lambdas(args))}):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -5,6 +5,8 @@ record dis_abs = sqrt(sum_j ||W[:, k_j] - t_{k_j}||^2) over the planted columns.
 NaN when the solve failed our checks or the cell has n < d.
 """
 
+import sys
+
 import numpy as np
 
 import common
@@ -12,7 +14,13 @@ import programs
 import runner
 import trials
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
@@ -29,9 +37,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_grid(args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm", with_sigma=True,
-                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm")
     print("mean dis_abs (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

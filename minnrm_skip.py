@@ -5,6 +5,8 @@ dis_abs = ||w0 - w|| and dis_test = ||f(X_test) - X_test w|| on fresh data, wher
 is the learned network sum_i (X w_i)_+ + X w0. NaN when the solve failed our checks.
 """
 
+import sys
+
 import numpy as np
 
 import common
@@ -12,7 +14,13 @@ import programs
 import runner
 import trials
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = runner.every_cell
 
 
 def trial(n, d, rng, args):
@@ -30,8 +38,7 @@ def parse(argv=None):
 def main():
     args = parse()
     outputs = {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
-    arrays = runner.run_grid(args, outputs, trial, "minnrm_skip", with_sigma=True, neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "minnrm_skip")
     print("mean dis_abs (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

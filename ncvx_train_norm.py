@@ -7,13 +7,21 @@ data. Cells with n < d are skipped. A cell's trials train together as batched
 models (nets.fit_cell).
 """
 
+import sys
+
 import numpy as np
 
 import common
 import nets
 import runner
 
-NEUTRAL_FLAGS = nets.RUN_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = True
+NEUTRAL_FLAGS = nets.RUN_FLAGS
+TOLERANCES = None
+axes = runner.default_axes
+skip_cell = common.skip_n_below_d
 
 
 def cell(n, d, rngs, args):
@@ -37,9 +45,8 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_grid(args, {"dis_test": "dis_test_ncvx_train_norm"}, cell, "ncvx_train_norm",
-                             with_sigma=True, batched=True, skip_cell=common.skip_n_below_d,
-                             neutral_flags=NEUTRAL_FLAGS)
+    outputs = {"dis_test": "dis_test_ncvx_train_norm"}
+    arrays = runner.run_script(sys.modules[__name__], args, outputs, cell, "ncvx_train_norm")
     print("mean dis_test (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 

@@ -6,13 +6,21 @@ dis_test = ||f(X_test) - X_test w|| on fresh data and dis_abs = ||a0 w0 - w||. A
 cell's trials train together as batched models (nets.fit_cell).
 """
 
+import sys
+
 import numpy as np
 
 import common
 import nets
 import runner
 
-NEUTRAL_FLAGS = nets.RUN_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = True
+BATCHED = True
+NEUTRAL_FLAGS = nets.RUN_FLAGS
+TOLERANCES = None
+axes = runner.default_axes
+skip_cell = runner.every_cell
 
 
 def cell(n, d, rngs, args):
@@ -39,8 +47,7 @@ def parse(argv=None):
 def main():
     args = parse()
     outputs = {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
-    arrays = runner.run_grid(args, outputs, cell, "ncvx_train_skip", with_sigma=True, batched=True,
-                             neutral_flags=NEUTRAL_FLAGS)
+    arrays = runner.run_script(sys.modules[__name__], args, outputs, cell, "ncvx_train_skip")
     print("mean dis_test (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 

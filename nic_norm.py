@@ -6,12 +6,20 @@ lambda = U_P (U_P^T U_P)^+ t certifies the planted model (U_P^T lambda = t and
 ||U_i^T lambda|| < 1 for every other pattern), 0 otherwise. No convex solve is needed.
 """
 
+import sys
+
 import numpy as np
 
 import common
 import runner
 
-NEUTRAL_FLAGS = ()  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = False
+BATCHED = False
+NEUTRAL_FLAGS = ()
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
@@ -31,8 +39,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_grid(args, {"nic": "nic_norm"}, trial, "nic_norm", with_sigma=False,
-                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS, tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, {"nic": "nic_norm"}, trial, "nic_norm")
     print("probability that NNIC-k holds (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["nic"]), 2))
 

@@ -23,12 +23,19 @@ and P = Phi(s m_1)^(n/2) Phi(-s m_2)^(n/2). For mu = +-(1, ..., 1), m_1 = -m_2 =
 sqrt(d) and P = Phi(s sqrt(d))^n. The script prints it beside the estimate.
 """
 
+import sys
+
 import numpy as np
 from scipy.stats import norm
 
 import runner
 
-NEUTRAL_FLAGS = ()  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = False
+BATCHED = True
+NEUTRAL_FLAGS = ()
+TOLERANCES = None
+skip_cell = runner.every_cell
 
 MEANS_STREAM = 1  # the spawn key of a point's means generator: apart from every draw's
 
@@ -144,8 +151,7 @@ def parse(argv=None):
 def main():
     args = parse()
     grids = axes(args)
-    arrays = runner.run_grid(args, {"prob": "prob_mixture"}, cell, "prob_mixture", with_sigma=False,
-                             batched=True, axes=grids, neutral_flags=NEUTRAL_FLAGS)
+    arrays = runner.run_script(sys.modules[__name__], args, {"prob": "prob_mixture"}, cell, "prob_mixture")
     (_, d_grid), (_, s_grid) = grids
     print(f"probability of the exact cluster split (rows d = {', '.join(map(str, d_grid))}; columns s):")
     print(np.round(runner.trial_mean(arrays["prob"]), 3))

@@ -6,13 +6,21 @@ solution is t_k on the planted columns and 0 elsewhere (atol 1e-4), 0 when it is
 not, NaN when the solve failed our checks or the cell has n < d.
 """
 
+import sys
+
 import numpy as np
 
 import common
 import programs
 import runner
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = False
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
@@ -37,9 +45,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_grid(args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm", with_sigma=False,
-                             skip_cell=common.skip_n_below_d, neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm")
     print("mean recovery rate (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

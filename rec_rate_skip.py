@@ -8,13 +8,21 @@ exact program (11), whose cones rule out the all-ones split; its arrays are name
 rec_rate_exact_skip_... so that both coexist.
 """
 
+import sys
+
 import numpy as np
 
 import common
 import programs
 import runner
 
-NEUTRAL_FLAGS = programs.SOLVER_FLAGS  # flags that change no number (left out of a run's identity)
+# the script contract (runner.CONTRACT)
+WITH_SIGMA = False
+BATCHED = False
+NEUTRAL_FLAGS = programs.SOLVER_FLAGS
+TOLERANCES = common.TOLERANCES
+axes = runner.default_axes
+skip_cell = runner.every_cell
 
 PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
 
@@ -47,8 +55,7 @@ def parse(argv=None):
 def main():
     args = parse()
     prefix = PREFIXES[args.program]
-    arrays = runner.run_grid(args, {"rec": prefix}, trial, prefix, with_sigma=False, neutral_flags=NEUTRAL_FLAGS,
-                             tolerances=common.TOLERANCES)
+    arrays = runner.run_script(sys.modules[__name__], args, {"rec": prefix}, trial, prefix)
     print(f"mean recovery rate of ({args.program}) (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -506,6 +506,34 @@ DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at mos
 FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials
 
 
+def default_axes(args):
+    """The (n, d) grid: n = 10, 20, ..., N by d = 10, 20, ..., D."""
+    return ("n", grid(args.n)), ("d", grid(args.d))
+
+
+def every_cell(n, d, args):
+    """The skip_cell of a script that runs every cell of its grid."""
+    return None
+
+
+# The script contract: what a grid script declares at module level, read by run_script
+# and by figures.py (tests/test_contract.py checks every script):
+#   WITH_SIGMA      its array names carry sig{sigma}
+#   BATCHED         work(n, d, [rng, ...], args) takes every pending trial of a cell at once
+#   NEUTRAL_FLAGS   its flags that change no number (left out of a run's identity)
+#   TOLERANCES      the acceptance tolerances its sidecars record (None: no solve)
+#   axes(args)      its grid, ((name, values), (name, values)); default_axes for (n, d)
+#   skip_cell(n, d, args)  why a cell is not run, or None; every_cell runs them all
+CONTRACT = ("WITH_SIGMA", "BATCHED", "NEUTRAL_FLAGS", "TOLERANCES", "axes", "skip_cell")
+
+
+def run_script(script, args, outputs, work, details_prefix):
+    """run_grid for a script module that declares the contract (CONTRACT)."""
+    return run_grid(args, outputs, work, details_prefix, script.WITH_SIGMA, batched=script.BATCHED,
+                    skip_cell=lambda n, d: script.skip_cell(n, d, args), axes=script.axes(args),
+                    neutral_flags=script.NEUTRAL_FLAGS, tolerances=script.TOLERANCES)
+
+
 def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, skip_cell=None, axes=None,
              neutral_flags=(), tolerances=None):
     """Run `work` over the (n, d, trial) grid and save one array per metric.
