@@ -643,7 +643,8 @@ def main():
     parser.add_argument("figures", nargs="*", help="figure names (fig1 ... fig43 where reproduced, the extensions "
                                                    "ext_...; --list names them) or all")
     parser.add_argument("--list", action="store_true", help="print the catalog and exit")
-    parser.add_argument("--scale", default="paper", choices=("paper", "quick"))
+    parser.add_argument("--scale", default="paper", choices=("paper", "quick"),
+                        help="paper: the paper's grids; quick: n <= 100, d <= 50, 3 trials (Figure 19: 500 draws)")
     parser.add_argument("--results", default="./results/", help="folder of the runs' arrays")
     parser.add_argument("--out", default="./figures/", help="folder of the composed PNGs")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes of each run")

@@ -64,7 +64,8 @@ def trial(n, lam, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = programs.add_solver_flag(runner.make_parser(__doc__.splitlines()[0], optw_default=0))
+    parser = programs.add_solver_flag(runner.make_parser(__doc__.splitlines()[0], optw_default=0,
+                                                                d_help="the one d of every cell (not a grid)"))
     parser.set_defaults(n=200, d=20, sample=5, sigma=0.1)
     parser.add_argument("--lam_min", type=float, default=1e-3, help="smallest lambda of the log grid")
     parser.add_argument("--lam_max", type=float, default=10.0, help="largest lambda of the log grid")

@@ -106,14 +106,14 @@ def add_run_flags(parser, details=True):
 
 
 def make_parser(description, optw_default=1, optw_choices=(0, 1), beta=False, noiseless=False,
-                optw_help=OPTW_SKIP):
+                optw_help=OPTW_SKIP, d_help="largest d; grid 10, 20, ..., D"):
     """The reference command line plus the run flags (add_run_flags) and (training
     scripts, convex or not) --beta; the convex scripts add --solver themselves
     (programs.add_solver_flag). noiseless: --sigma is kept for the reference command
     line but must be 0."""
     parser = OneLineParser(description=description)
     parser.add_argument("--n", type=int, default=400, help="largest n; grid 10, 20, ..., N")
-    parser.add_argument("--d", type=int, default=100, help="largest d; grid 10, 20, ..., D")
+    parser.add_argument("--d", type=int, default=100, help=d_help)
     parser.add_argument("--optw", type=int, default=optw_default, help=optw_help)
     parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
     parser.add_argument("--sigma", type=float, default=0.0,

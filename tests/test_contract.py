@@ -33,3 +33,23 @@ def test_figures_names_no_script():
         source = stream.read()
     for leftover in ("NOISELESS_SCRIPTS", "BATCHED_SCRIPTS", 'endswith("_norm")', 'hasattr(module, "axes")'):
         assert leftover not in source
+
+
+@pytest.mark.parametrize("name", [*GRID_SCRIPTS, "transition", "failure_split", "illustrations", "plot", "figures"])
+def test_every_flag_has_help_and_help_shows_defaults(name):
+    """In --help, every flag but -h has a help text ending in its default (argparse's
+    formatter prints the default only for a flag that has help)."""
+    from conftest import run_script
+
+    text = run_script(f"{name}.py", "--help").stdout
+    entries, current = [], None
+    for line in text.split("options:", 1)[1].splitlines():
+        if line.startswith("  -"):
+            current = [line]
+            entries.append(current)
+        elif current is not None and line.startswith("    "):
+            current.append(line)
+    flags = [entry for entry in entries if not entry[0].strip().startswith("-h")]
+    assert len(flags) >= 2
+    undocumented = [entry[0].split()[0] for entry in flags if "(default:" not in " ".join(entry)]
+    assert not undocumented, undocumented
