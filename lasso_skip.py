@@ -50,7 +50,7 @@ def trial(n, lam, rng, args):
     X, w, y = common.linear_planted_data(rng, n, args.d, args)
     patterns, exist_all_one = common.arrangement_patterns(X, rng)
     U, S, V = programs.thin_svd(X)
-    program = programs.Program("25", U, y, patterns, lam=lam)
+    program = programs.Program("25", U, y, patterns, penalty=lam)
     solution = programs.solve(program, args.solver_name)
     metrics = {"rec": np.nan, "active": np.nan, "dis_abs": np.nan}
     if solution.accepted:

@@ -32,7 +32,6 @@ CHECK_TOL = 1e-5
 ACCURACY = 1e-6
 # The structured solver reaches 1e-9; its solves are held to tighter limits.
 STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, "dual_infeasibility": 1e-7}
-TRAINING_FORMS = ("skip_train", "norm_train")
 # The exact forms' working set (_exact_by_working_set): it starts from the blocks whose
 # relaxed dual constraint is within WORKING_SET_START of tight, takes in a left-out block
 # whose dual constraint is violated by more than WORKING_SET_SLACK (the certificate then
@@ -188,9 +187,9 @@ class Program:
     equation: "12", "11", "skip_train" (skip network), "14", "13", "norm_train"
     (normalisation layer) or "25" (the group lasso of a skip connection and a
     normalisation layer before the ReLU, whose X is the whitened data U of the thin
-    SVD X = U S V^T, thin_svd); beta is the weight decay of the training forms, lam
-    the lambda of (25); blocks are the whitened blocks of the normalisation
-    programs (whitened_blocks).
+    SVD X = U S V^T, thin_svd); FORMS says what each is. beta is the weight decay of
+    the training forms, penalty the lambda of (25) (not the dual lambda); blocks are
+    the whitened blocks of the normalisation programs (whitened_blocks).
     """
 
     equation: str
@@ -199,7 +198,11 @@ class Program:
     patterns: np.ndarray
     beta: float = 1e-6
     blocks: list | None = None
-    lam: float = 0.0
+    penalty: float = 0.0
+
+    @property
+    def form(self):
+        return FORMS[self.equation]
 
 
 @dataclass
@@ -362,15 +365,35 @@ def group_lasso(program):
     w0, W = cp.Variable(r), cp.Variable((r, m))
     fit = U @ w0 + masked_blocks(U, patterns) @ cp.vec(W, order="F")
     norms = cp.norm(w0, 2) + cp.sum(cp.norm(W, 2, axis=0))
-    objective = cp.sum_squares(fit - program.y) / 2 + program.lam * norms  # (25)
+    objective = cp.sum_squares(fit - program.y) / 2 + program.penalty * norms  # (25)
     return cp.Problem(cp.Minimize(objective)), {"w0": w0, "W": W}
 
 
-BUILDERS = {
-    "12": skip_relaxed, "11": skip_exact, "skip_train": skip_train,
-    "14": norm_relaxed, "13": norm_exact, "norm_train": norm_train, "25": group_lasso,
+@dataclass(frozen=True)
+class Form:
+    """What the code needs to know of a program besides its data.
+
+    network: "skip" (a linear neuron X w0 beside the masked blocks D_i X; for (25) on
+    the whitened U) or "norm" (the whitened blocks U_i); exact: the cone constraints
+    on u_i and v_i (the exact forms and their training forms); loss: None (the fit is
+    an equality), "train" (||r||^2 + beta * norms) or "lasso" (||r||^2 / 2 + penalty *
+    norms); build: the CVXPY program as the paper writes it."""
+
+    network: str
+    exact: bool
+    loss: str | None
+    build: object
+
+
+FORMS = {
+    "12": Form("skip", False, None, skip_relaxed),
+    "11": Form("skip", True, None, skip_exact),
+    "skip_train": Form("skip", True, "train", skip_train),
+    "14": Form("norm", False, None, norm_relaxed),
+    "13": Form("norm", True, None, norm_exact),
+    "norm_train": Form("norm", True, "train", norm_train),
+    "25": Form("skip", False, "lasso", group_lasso),
 }
-EQUALITY_PROGRAMS = ("12", "11", "14", "13")
 
 
 # --------------------------------------------------------------------------- checks
@@ -422,8 +445,8 @@ def group_operators(program):
     programs (columns w_i, or u_i then v_i), zero-padded to d; (25) as (12) on its X = U."""
     X, patterns = program.X, program.patterns
     d, m = X.shape[1], patterns.shape[1]
-    exact = program.equation not in ("12", "14", "25")
-    if program.equation in ("12", "11", "skip_train", "25"):
+    exact = program.form.exact
+    if program.form.network == "skip":
 
         def fit(W):
             masked = W[:, 1 : m + 1] - (W[:, m + 1 :] if exact else 0.0)
@@ -451,9 +474,8 @@ def loss_weight(program):
     """kappa of the block program: beta / 2 for the training forms (their objective
     divided by beta is sum ||w_i|| + ||r||^2 / beta), lam for (25) (divided by lam:
     sum ||w_i|| + ||r||^2 / (2 lam)), 0 for the equality programs."""
-    if program.equation == "25":
-        return program.lam
-    return program.beta / 2 if program.equation in TRAINING_FORMS else 0.0
+    loss = program.form.loss
+    return program.penalty if loss == "lasso" else program.beta / 2 if loss == "train" else 0.0
 
 
 def norm_cone_maps(program):
@@ -502,10 +524,10 @@ def certify(program, primal, dual, cone_duals=None):
     kappa = loss_weight(program)
     fit, correlations = group_operators(program)
     W = block_columns(primal)
-    if program.equation in ("12", "14", "25"):
+    if not program.form.exact:
         return certify_group(fit, correlations, program.y, W, dual, kappa)
     m = program.patterns.shape[1]
-    if "w0" in primal:  # (11) and its training form: column 0 is the linear neuron, without cone
+    if program.form.network == "skip":  # (11) and its training form: column 0 is the linear neuron, without cone
         values, adjoint = _skip_exact_cones(program)
         cones = (lambda W: np.hstack([values(W[:, 1 : m + 1]), values(W[:, m + 1 :])]),
                  lambda Z: np.column_stack([np.zeros(program.X.shape[1]), adjoint(Z[:, :m]), adjoint(Z[:, m:])]))
@@ -523,7 +545,7 @@ def dual_margin(program, dual, planted_columns=()):
     optimum (strict complementarity on every other block); delta = 0 where another
     block, e.g. the all-ones pattern, can carry the same fit."""
     correlations = np.linalg.norm(group_operators(program)[1](dual), axis=0)
-    if program.equation == "12":
+    if program.form.network == "skip":
         correlations = correlations[1:]  # the linear neuron's block X is the planted one
     others = np.setdiff1d(np.arange(len(correlations)), planted_columns)
     return float(1.0 - correlations[others].max(initial=0.0))
@@ -603,7 +625,7 @@ def _norm_block_program(program, exact, selection=None):
 
 def _relaxed_primal(program, u):
     """The block solution u (K, k) as the relaxed program's variables."""
-    if program.equation in ("12", "11", "skip_train", "25"):
+    if program.form.network == "skip":
         return {"w0": u[0], "W": u[1:].T.copy()}
     W = np.zeros((program.X.shape[1], len(u)))
     W[: u.shape[1]] = u.T
@@ -615,7 +637,7 @@ def _exact_primal(program, u, selection):
     zero on the blocks left out."""
     d, m = program.X.shape[1], program.patterns.shape[1]
     columns, signs = selection
-    skip = program.equation in ("11", "skip_train")
+    skip = program.form.network == "skip"
     blocks = u[1:] if skip else u
     U, V = np.zeros((d, m)), np.zeros((d, m))
     U[: blocks.shape[1], columns[signs > 0]] = blocks[signs > 0].T
@@ -626,11 +648,12 @@ def _exact_primal(program, u, selection):
 def _split_by_sign(program, relaxed):
     """Each relaxed block w_i as u_i = w_i or v_i = -w_i, whichever violates the
     exact form's cone less (blocks at the apex, 0, fit either way)."""
-    values, _ = (_skip_exact_cones if "w0" in relaxed else _norm_exact_cones)(program)
+    skip = program.form.network == "skip"
+    values, _ = (_skip_exact_cones if skip else _norm_exact_cones)(program)
     W = relaxed["W"]
     as_u = np.max(-values(W), axis=0, initial=0.0) <= np.max(values(W), axis=0, initial=0.0)
     exact = {"U": np.where(as_u, W, 0.0), "V": np.where(as_u, 0.0, -W)}
-    if "w0" in relaxed:
+    if skip:
         exact["w0"] = relaxed["w0"]
     return exact
 
@@ -639,12 +662,12 @@ def _value(program, primal):
     """The program's objective at its own variables (the training forms unscaled)."""
     W = block_columns(primal)
     norms = np.linalg.norm(W, axis=0).sum()
-    if program.equation not in (*TRAINING_FORMS, "25"):
+    if program.form.loss is None:
         return float(norms)
     fit, _ = group_operators(program)
     loss = np.sum((fit(W) - program.y) ** 2)
-    if program.equation == "25":
-        return float(loss / 2 + program.lam * norms)
+    if program.form.loss == "lasso":
+        return float(loss / 2 + program.penalty * norms)
     return float(loss + program.beta * norms)
 
 
@@ -674,23 +697,20 @@ def solve_structured(program):
     many patterns first on a working set of its blocks (_exact_by_working_set), and
     where that does not end in a certified solution, every form on all of its blocks.
     """
-    equation = program.equation
     kappa = loss_weight(program)
-    if equation == "25":  # the blocks of (12) on U, with a loss in place of the equality
-        solution = ipm.solve_blocks(_skip_block_program(program, exact=False)[0], program.y, kappa)
-        return _structured_solution(program, _relaxed_primal(program, solution.u), solution, "direct")
-    build = _skip_block_program if equation in ("12", "11", "skip_train") else _norm_block_program
+    # (25) is (12) on U with a loss: its relaxation is itself, as for (12) and (14)
+    build = _skip_block_program if program.form.network == "skip" else _norm_block_program
     blocks, _ = build(program, exact=False)
     relaxed = ipm.solve_blocks(blocks, program.y, kappa)
     if relaxed.status == "infeasible":
         return Solution({}, np.nan, "infeasible", "IPM", route="direct")
-    if equation in ("12", "14"):
+    if not program.form.exact:
         return _structured_solution(program, _relaxed_primal(program, relaxed.u), relaxed, "direct")
     shortcut = _structured_solution(program, _split_by_sign(program, _relaxed_primal(program, relaxed.u)),
                                     relaxed, "relaxation")
     if shortcut.accepted:
         return shortcut
-    if equation in WORKING_SET_FORMS and program.patterns.shape[1] >= WORKING_SET_MIN_PATTERNS:
+    if program.equation in WORKING_SET_FORMS and program.patterns.shape[1] >= WORKING_SET_MIN_PATTERNS:
         solution = _exact_by_working_set(program, kappa, relaxed.lam)
         if solution is not None and solution.accepted:
             return solution
@@ -700,7 +720,7 @@ def solve_structured(program):
 def _exact_on(program, kappa, selection):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
     result on the whole program, with zero duals on the left-out blocks' cones."""
-    build = _skip_block_program if program.equation in ("11", "skip_train") else _norm_block_program
+    build = _skip_block_program if program.form.network == "skip" else _norm_block_program
     blocks, cones = build(program, exact=True, selection=selection)
     exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
     m = program.patterns.shape[1]
@@ -750,7 +770,7 @@ def _with_cone_duals(program, solution, cone_duals, left_out):
 def _exact_correlations(program, dual):
     """A_i^T lam (d, 2m) for the 2m cone blocks of an exact form (u_i, then v_i; not w0)."""
     correlations = group_operators(program)[1](dual)
-    return correlations[:, 1:] if program.equation in ("11", "skip_train") else correlations
+    return correlations[:, 1:] if program.form.network == "skip" else correlations
 
 
 def _exact_correlation_norms(program, dual):
@@ -762,7 +782,7 @@ def _cone_matrix(program, i):
     """G_i (n, k_i): the cone G_i u >= 0 of pattern i's blocks, (2 D_i - I) X for the skip
     forms, (2 D_i - I) X V_i S_i^{-1} for the normalisation forms."""
     signs = 2.0 * program.patterns[:, i] - 1.0
-    F = program.X if program.equation in ("11", "skip_train") else _norm_cone_map(program, i)
+    F = program.X if program.form.network == "skip" else _norm_cone_map(program, i)
     return signs[:, None] * F
 
 
@@ -796,7 +816,7 @@ def _left_out_duals(program, dual, left_out):
     blocks = np.flatnonzero(left_out)
     values[blocks] = np.linalg.norm(correlations[:, blocks], axis=0)
     blocks = blocks[values[blocks] > 1.0 + WORKING_SET_SLACK]
-    if program.equation in ("11", "skip_train") and blocks.size:
+    if program.form.network == "skip" and blocks.size:
         bounds, zetas = _projected_gradient_duals(program.X, 2.0 * program.patterns[:, blocks % m] - 1.0,
                                                   correlations[:, blocks])
         values[blocks], cone_duals[:, blocks] = bounds, zetas
@@ -838,15 +858,16 @@ def solve(program, solver="IPM"):
     (STRUCTURED_TOLERANCES for IPM, CHECK_TOL for CVXPY); anything else keeps the
     solver's status with accepted=False, so callers record NaN.
     """
-    if program.equation == "25" and not program.lam > 0:
-        raise ValueError(f"(25) needs lambda > 0; got {program.lam}")
+    form = program.form
+    if form.loss == "lasso" and not program.penalty > 0:
+        raise ValueError(f"(25) needs lambda > 0; got {program.penalty}")
     if solver == "IPM":
-        if program.equation not in TRAINING_FORMS or program.beta > 0:
+        if form.loss != "train" or program.beta > 0:
             return solve_structured(program)
         solver = general_solver()  # beta = 0 leaves a least-squares fit, not a block program
     import cvxpy as cp
 
-    problem, variables = BUILDERS[program.equation](program)
+    problem, variables = form.build(program)
     options = CLARABEL_OPTIONS if solver == "CLARABEL" else {}
     try:
         with warnings.catch_warnings():
@@ -862,13 +883,13 @@ def solve(program, solver="IPM"):
 
     solution.primal = {name: np.asarray(v.value) for name, v in variables.items()}
     solution.value = float(problem.value)
-    if program.equation in EQUALITY_PROGRAMS and problem.constraints[0].dual_value is not None:
+    if form.loss is None and problem.constraints[0].dual_value is not None:
         # CVXPY's Lagrangian adds +nu^T (fit - y); the paper's lambda is -nu.
         solution.dual = -np.asarray(problem.constraints[0].dual_value)
-    if program.equation == "25":  # at the optimum the dual is the scaled residual (y - fit) / lam
+    if form.loss == "lasso":  # at the optimum the dual is the scaled residual (y - fit) / lambda
         fit, _ = group_operators(program)
-        solution.dual = (program.y - fit(block_columns(solution.primal))) / program.lam
-    if program.equation in ("12", "14", "25"):
+        solution.dual = (program.y - fit(block_columns(solution.primal))) / program.penalty
+    if not form.exact:
         if solution.dual is None:  # without a dual there is no certificate of optimality
             solution.status = f"{status} (no dual)"
             return solution

@@ -67,7 +67,7 @@ def reference_solve(program):
     our certificate bounds to 1e-9; so the comparison needs the tight setting."""
     import cvxpy as cp
 
-    problem, variables = programs.BUILDERS[program.equation](program)
+    problem, variables = program.form.build(program)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Solution may be inaccurate")
         problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-11, tol_feas=1e-11)

@@ -26,7 +26,7 @@ def instance(n, d, sigma, seed=0):
 
 
 def group_lasso(U, y, patterns, lam):
-    return programs.Program("25", U, y, patterns, lam=lam)
+    return programs.Program("25", U, y, patterns, penalty=lam)
 
 
 def cvxpy_direct(U, y, patterns, lam=None):
