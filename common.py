@@ -140,20 +140,21 @@ def skip_recovered(w0, W, w):
     return bool(np.allclose(w0, w, atol=RECOVERY_ATOL) and np.allclose(W, 0, atol=RECOVERY_ATOL))
 
 
-def linear_planted_data(rng, n, d, args):
-    """X, planted linear w and labels y = X w + z, drawn in that order."""
-    X = sample_data(rng, n, d, args.optx)
-    w = planted_linear(rng, X, args.optw)
-    return X, w, X @ w + label_noise(rng, n, args.sigma)
+def linear_planted_data(rng, n, d, *, optx, optw, sigma):
+    """X (data model optx), planted linear w (optw) and labels y = X w + z (noise level
+    sigma), drawn in that order."""
+    X = sample_data(rng, n, d, optx)
+    w = planted_linear(rng, X, optw)
+    return X, w, X @ w + label_noise(rng, n, sigma)
 
 
-def skip_instance(rng, n, d, args):
+def skip_instance(rng, n, d, *, optx, optw, sigma):
     """One skip-connection trial's data: X, planted linear w, labels y = X w + z, patterns.
 
     The draws happen in a fixed order (X, w, noise, patterns) so that a trial is a
     function of its generator alone.
     """
-    X, w, y = linear_planted_data(rng, n, d, args)
+    X, w, y = linear_planted_data(rng, n, d, optx=optx, optw=optw, sigma=sigma)
     patterns, exist_all_one = arrangement_patterns(X, rng)
     return {"X": X, "w": w, "y": y, "dmat": patterns, "exist_all_one": exist_all_one}
 
@@ -203,36 +204,36 @@ def normalised_relu_sum(X, planted):
     return (activations / np.linalg.norm(activations, axis=0)).sum(axis=1)
 
 
-def norm_planted_data(rng, n, d, args):
-    """X, planted neurons (d, k) and labels y = sum_j (X w_j)_+/||(X w_j)_+|| + z.
+def norm_planted_data(rng, n, d, *, optx, optw, sigma, neu):
+    """X, neu planted neurons (d, k) and labels y = sum_j (X w_j)_+/||(X w_j)_+|| + z.
 
     X and the neurons are redrawn while some (X w_j)_+ is the zero vector.
     """
     for _ in range(MAX_REDRAWS):
-        X = sample_data(rng, n, d, args.optx)
-        planted = planted_relu_neurons(rng, d, args.neu, args.optw)
+        X = sample_data(rng, n, d, optx)
+        planted = planted_relu_neurons(rng, d, neu, optw)
         if relu(X @ planted).any(axis=0).all():
-            return X, planted, normalised_relu_sum(X, planted) + label_noise(rng, n, args.sigma)
+            return X, planted, normalised_relu_sum(X, planted) + label_noise(rng, n, sigma)
     raise RuntimeError(f"no data with every planted neuron active after {MAX_REDRAWS} draws (n={n}, d={d})")
 
 
-def norm_test_data(rng, n, d, args, planted):
+def norm_test_data(rng, n, d, planted, *, optx):
     """Fresh test data for the planted neurons, noiseless labels (redrawn while a neuron is dead)."""
     for _ in range(MAX_REDRAWS):
-        X_test = sample_data(rng, n, d, args.optx)
+        X_test = sample_data(rng, n, d, optx)
         if relu(X_test @ planted).any(axis=0).all():
             return X_test, normalised_relu_sum(X_test, planted)
     raise RuntimeError(f"no test data with every planted neuron active after {MAX_REDRAWS} draws")
 
 
-def norm_instance(rng, n, d, args, num_directions=None):
+def norm_instance(rng, n, d, *, optx, optw, sigma, neu, num_directions=None):
     """One normalisation-layer trial: X, planted neurons (d, k), labels, patterns,
     the planted neurons' pattern columns and the whitened blocks.
 
     The planted directions go first among the sampled ones, so their patterns are
     in the set; planted_columns[j] is the column of neuron j's pattern.
     """
-    X, planted, y = norm_planted_data(rng, n, d, args)
+    X, planted, y = norm_planted_data(rng, n, d, optx=optx, optw=optw, sigma=sigma, neu=neu)
     patterns, exist_all_one = arrangement_patterns(X, rng, num_directions, first_directions=planted)
     planted_patterns = (X @ planted >= 0).astype(float)
     planted_columns = [int(np.flatnonzero((patterns == column[:, None]).all(axis=0))[0])

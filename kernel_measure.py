@@ -33,6 +33,7 @@ from scipy.stats import spearmanr
 
 import common
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = True
@@ -69,9 +70,9 @@ def kernel_measure(X, y):
 def training_data(rng, n, d, args):
     """The training set the trained-network script draws first from the same generator."""
     if args.model == "skip":
-        X, _, y = common.linear_planted_data(rng, n, d, args)
+        X, _, y = common.linear_planted_data(rng, n, d, **trials.skip_settings(args))
     else:
-        X, _, y = common.norm_planted_data(rng, n, d, args)
+        X, _, y = common.norm_planted_data(rng, n, d, **trials.norm_settings(args))
     return X, y
 
 

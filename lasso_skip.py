@@ -25,6 +25,7 @@ import numpy as np
 import common
 import programs
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = True
@@ -47,7 +48,7 @@ def axes(args):
 
 
 def trial(n, lam, rng, args):
-    X, w, y = common.linear_planted_data(rng, n, args.d, args)
+    X, w, y = common.linear_planted_data(rng, n, args.d, **trials.skip_settings(args))
     patterns, exist_all_one = common.arrangement_patterns(X, rng)
     U, S, V = programs.thin_svd(X)
     program = programs.Program("25", U, y, patterns, penalty=lam)

@@ -14,6 +14,7 @@ import numpy as np
 import common
 import nets
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = True
@@ -25,8 +26,8 @@ skip_cell = common.skip_n_below_d
 
 
 def cell(n, d, rngs, args):
-    data = [common.norm_planted_data(rng, n, d, args) for rng in rngs]
-    tests = [common.norm_test_data(rng, n, d, args, planted) for rng, (_, planted, _) in zip(rngs, data)]
+    data = [common.norm_planted_data(rng, n, d, **trials.norm_settings(args)) for rng in rngs]
+    tests = [common.norm_test_data(rng, n, d, planted, optx=args.optx) for rng, (_, planted, _) in zip(rngs, data)]
     fits = nets.fit_cell("norm", rngs, [(X, y) for X, _, y in data], [x for x, _ in tests], [t for _, t in tests], args)
     results = []
     for (X, planted, y), (x_test, t_test), fit in zip(data, tests, fits):

@@ -13,6 +13,7 @@ import numpy as np
 import common
 import nets
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = True
@@ -24,7 +25,7 @@ skip_cell = runner.every_cell
 
 
 def cell(n, d, rngs, args):
-    data = [common.linear_planted_data(rng, n, d, args) for rng in rngs]
+    data = [common.linear_planted_data(rng, n, d, **trials.skip_settings(args)) for rng in rngs]
     X_test = [common.sample_data(rng, n, d, args.optx) for rng in rngs]
     y_test = [x @ w for x, (_, w, _) in zip(X_test, data)]
     fits = nets.fit_cell("skip", rngs, [(X, y) for X, _, y in data], X_test, y_test, args)

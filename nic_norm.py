@@ -12,6 +12,7 @@ import numpy as np
 
 import common
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = False
@@ -23,7 +24,7 @@ skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
-    instance = common.norm_instance(rng, n, d, args, num_directions=max(2 * n, 50))
+    instance = common.norm_instance(rng, n, d, **trials.norm_settings(args), num_directions=max(2 * n, 50))
     targets = common.norm_targets(instance["blocks"], instance["planted_columns"], instance["w"])
     holds, lam = common.nnic_holds(instance["blocks"], instance["planted_columns"], targets)
     details = {key: value for key, value in instance.items() if key != "blocks"}

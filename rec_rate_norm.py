@@ -13,6 +13,7 @@ import numpy as np
 import common
 import programs
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = False
@@ -24,7 +25,7 @@ skip_cell = common.skip_n_below_d
 
 
 def trial(n, d, rng, args):
-    instance = common.norm_instance(rng, n, d, args)
+    instance = common.norm_instance(rng, n, d, **trials.norm_settings(args))
     program = common.norm_program(instance, "14")
     solution = programs.solve(program, args.solver_name)
     rec = margin = np.nan

@@ -15,6 +15,7 @@ import numpy as np
 import common
 import programs
 import runner
+import trials
 
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = False
@@ -28,7 +29,7 @@ PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
 
 
 def trial(n, d, rng, args):
-    instance = common.skip_instance(rng, n, d, args)
+    instance = common.skip_instance(rng, n, d, **trials.skip_settings(args))
     program = programs.Program(getattr(args, "program", "12"), instance["X"], instance["y"], instance["dmat"])
     solution = programs.solve(program, args.solver_name)
     rec = margin = np.nan

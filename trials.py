@@ -12,12 +12,22 @@ import programs
 import runner
 
 
+def skip_settings(args):
+    """The data settings of a skip-network trial, from a script's arguments."""
+    return {"optx": args.optx, "optw": args.optw, "sigma": args.sigma}
+
+
+def norm_settings(args):
+    """The data settings of a normalisation-layer trial (planted neurons too)."""
+    return dict(skip_settings(args), neu=args.neu)
+
+
 def skip_distance_trial(n, d, rng, args, equation, beta=1e-6):
     """One skip-network trial of minnrm_skip ("12") or cvx_train_skip ("skip_train",
     weight decay beta): dis_abs = ||w0 - w|| and dis_test = ||f(X_test) - X_test w|| on
     fresh data, NaN unless the solve passed our checks. args: optx, optw, sigma,
     solver_name."""
-    instance = common.skip_instance(rng, n, d, args)
+    instance = common.skip_instance(rng, n, d, **skip_settings(args))
     X_test = common.sample_data(rng, n, d, args.optx)
     program = programs.Program(equation, instance["X"], instance["y"], instance["dmat"], beta=beta)
     solution = programs.solve(program, args.solver_name)
@@ -35,7 +45,7 @@ def norm_distance_trial(n, d, rng, args, equation, beta=1e-6):
     ("norm_train", weight decay beta): dis_abs between the learned variable and the
     planted one on the planted columns, NaN unless the solve passed our checks. args:
     optx, optw, sigma, neu, solver_name."""
-    instance = common.norm_instance(rng, n, d, args)
+    instance = common.norm_instance(rng, n, d, **norm_settings(args))
     solution = programs.solve(common.norm_program(instance, equation, beta=beta), args.solver_name)
     dis_abs = np.nan
     if solution.accepted:

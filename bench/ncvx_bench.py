@@ -36,10 +36,12 @@ CELLS = [(20, 10), (50, 20), (100, 50), (200, 50), (400, 100)]
 
 def cell_tensors(network, n, d, sample, seed=0):
     """The cell's trial data (S, n, d), labels (S, n) and initial weights, as the scripts draw them."""
-    args = argparse.Namespace(optx=0, optw=0, sigma=0.0, neu=1)
+    settings = {"optx": 0, "optw": 0, "sigma": 0.0}
     rngs = [runner.trial_rng(seed, n, d, t) for t in range(sample)]
-    draw = common.linear_planted_data if network == "skip" else common.norm_planted_data
-    data = [draw(rng, n, d, args) for rng in rngs]
+    if network == "skip":
+        data = [common.linear_planted_data(rng, n, d, **settings) for rng in rngs]
+    else:
+        data = [common.norm_planted_data(rng, n, d, **settings, neu=1) for rng in rngs]
     X = torch.tensor(np.array([x for x, _, _ in data]), dtype=torch.float32)
     y = torch.tensor(np.array([t for _, _, t in data]), dtype=torch.float32)
     params = nets.NETWORKS[network][0](nets.trial_generators(rngs), d, n + 1)

@@ -67,12 +67,11 @@ SETTINGS = [
 
 
 def instance(equation, n, d, settings, seed):
-    args = argparse.Namespace(optx=0, **settings)
     rng = runner.trial_rng(seed, n, d, 0)
     if equation in ("14", "norm_train"):
-        data = common.norm_instance(rng, n, d, args)
+        data = common.norm_instance(rng, n, d, optx=0, **settings)
         return data, common.norm_program(data, equation)
-    data = common.skip_instance(rng, n, d, args)
+    data = common.skip_instance(rng, n, d, optx=0, **settings)
     return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
 
 

@@ -76,14 +76,12 @@ def reference_solve(program):
 
 
 def skip_case(equation, n, d, seed, optx=0, sigma=0.0, optw=0):
-    args = argparse.Namespace(optx=optx, optw=optw, sigma=sigma)
-    data = common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
+    data = common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=optx, optw=optw, sigma=sigma)
     return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
 
 
 def norm_case(equation, n, d, seed, optx=0, sigma=0.0, neu=1, optw=0):
-    args = argparse.Namespace(optx=optx, optw=optw, sigma=sigma, neu=neu)
-    data = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
+    data = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=optx, optw=optw, sigma=sigma, neu=neu)
     return data, common.norm_program(data, equation, beta=1e-6)
 
 

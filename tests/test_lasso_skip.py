@@ -20,7 +20,7 @@ def lasso_args(**kwargs):
 def instance(n, d, sigma, seed=0):
     """(U, w, y, patterns): the whitened data U of X = U S V^T and the patterns of X."""
     rng = runner.trial_rng(seed, n, d, 0)
-    X, w, y = common.linear_planted_data(rng, n, d, lasso_args(sigma=sigma))
+    X, w, y = common.linear_planted_data(rng, n, d, optx=0, optw=0, sigma=sigma)
     patterns, _ = common.arrangement_patterns(X, rng)
     return programs.thin_svd(X)[0], w, y, patterns
 

@@ -16,7 +16,9 @@ def norm_args(neu=1, optw=0, sigma=0.0):
 
 
 def instance(n, d, seed, **kwargs):
-    return common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, norm_args(**kwargs))
+    args = norm_args(**kwargs)
+    return common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=0, optw=args.optw, sigma=args.sigma,
+                                neu=args.neu)
 
 
 @pytest.mark.parametrize("neu, optw", [(1, 0), (2, 2), (3, 1)])
@@ -78,7 +80,7 @@ def test_nnic_implies_recovery():
              (3, 0, 80, 10), (1, 0, 40, 20)]
     for neu, optw, n, d in cases:
         for seed in range(6):
-            data = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, norm_args(neu, optw),
+            data = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=0, optw=optw, sigma=0.0, neu=neu,
                                         num_directions=max(2 * n, 50))
             targets = common.norm_targets(data["blocks"], data["planted_columns"], data["w"])
             holds, _ = common.nnic_holds(data["blocks"], data["planted_columns"], targets)

@@ -11,7 +11,7 @@ from conftest import run_script
 
 
 def instance(n, d, seed, args):
-    return common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, args)
+    return common.skip_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=args.optx, optw=args.optw, sigma=args.sigma)
 
 
 @pytest.mark.parametrize("n, d, seed", [(30, 10, 0), (15, 10, 1), (40, 20, 2)])

@@ -2,7 +2,6 @@
 program, certified on all blocks, and a wrong set caught; the stalled instances converge;
 the scripts' arrays do not depend on the worker count."""
 
-import argparse
 import json
 
 import numpy as np
@@ -21,9 +20,9 @@ def training_program(family, n, d, sigma, trial, beta=1e-6):
     """A training form of the skip (11) or normalisation (13) family on the scripts' own data."""
     rng = runner.trial_rng(SEED, n, d, trial)
     if family == "skip":
-        data = common.skip_instance(rng, n, d, argparse.Namespace(optx=0, optw=1, sigma=sigma))
+        data = common.skip_instance(rng, n, d, optx=0, optw=1, sigma=sigma)
         return data, programs.Program("skip_train", data["X"], data["y"], data["dmat"], beta=beta)
-    data = common.norm_instance(rng, n, d, argparse.Namespace(optx=0, optw=0, sigma=sigma, neu=1))
+    data = common.norm_instance(rng, n, d, optx=0, optw=0, sigma=sigma, neu=1)
     return data, common.norm_program(data, "norm_train", beta=beta)
 
 
@@ -124,7 +123,7 @@ def test_stalled_training_form_converges():
     form stalled after 74 iterations (gap 1e-10, residual stuck at 5e-9 behind dual steps
     of 1e-4) before the stopping test left out the residual of the training forms."""
     rng = runner.trial_rng(1, 200, 50, 0)
-    data = common.skip_instance(rng, 200, 50, argparse.Namespace(optx=0, optw=1, sigma=0.1))
+    data = common.skip_instance(rng, 200, 50, optx=0, optw=1, sigma=0.1)
     correlations = programs.group_operators(programs.Program("12", data["X"], data["y"], data["dmat"]))[1](data["y"])
     beta_max = 2 * np.linalg.norm(correlations, axis=0).max()  # from it on, 0 is the optimum
     program = programs.Program("skip_train", data["X"], data["y"], data["dmat"], beta=0.01 * beta_max)
