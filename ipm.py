@@ -323,15 +323,18 @@ def _nt_scaling(x0, x1, s0, s1):
     """Nesterov-Todd scaling of interior x, s: the point wb (det wb = 1) with
     theta^2 (2 wb wb^T - J) x = s, theta = (det s / det x)^(1/4). W itself is
     theta (2 h h^T - J) with h = sqrt(wb) = (wb + e) / sqrt(2 (wb0 + 1)), so that
-    W x = W^{-1} s. Returns theta (K,), wb0, wb1, h0, h1."""
-    x_root, s_root = np.sqrt(_det(x0, x1)), np.sqrt(_det(s0, s1))
-    xb0, xb1 = x0 / x_root, x1 / x_root[:, None]
-    sb0, sb1 = s0 / s_root, s1 / s_root[:, None]
-    gamma = np.sqrt((1.0 + xb0 * sb0 + np.einsum("jk,jk->j", xb1, sb1)) / 2.0)
-    wb0 = (sb0 + xb0) / (2.0 * gamma)
-    wb1 = (sb1 - xb1) / (2.0 * gamma)[:, None]
-    root = np.sqrt(2.0 * (wb0 + 1.0))
-    return np.sqrt(s_root / x_root), wb0, wb1, (wb0 + 1.0) / root, wb1 / root[:, None]
+    W x = W^{-1} s. Returns theta (K,), wb0, wb1, h0, h1. Rounding can put a last
+    iterate on a cone's boundary (the square root of a negative determinant): the NaN
+    it gives ends the iteration with the best iterate, without a warning."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_root, s_root = np.sqrt(_det(x0, x1)), np.sqrt(_det(s0, s1))
+        xb0, xb1 = x0 / x_root, x1 / x_root[:, None]
+        sb0, sb1 = s0 / s_root, s1 / s_root[:, None]
+        gamma = np.sqrt((1.0 + xb0 * sb0 + np.einsum("jk,jk->j", xb1, sb1)) / 2.0)
+        wb0 = (sb0 + xb0) / (2.0 * gamma)
+        wb1 = (sb1 - xb1) / (2.0 * gamma)[:, None]
+        root = np.sqrt(2.0 * (wb0 + 1.0))
+        return np.sqrt(s_root / x_root), wb0, wb1, (wb0 + 1.0) / root, wb1 / root[:, None]
 
 
 def _reflect(factor, c0, c1, a0, a1):
@@ -360,8 +363,9 @@ def _jordan_product(a0, a1, b0, b1):
 
 def _jordan_divide(v0, v1, r0, r1):
     """q with v o q = r (v interior): the inverse of the arrow matrix of v."""
-    q0 = (v0 * r0 - np.einsum("jk,jk->j", v1, r1)) / _det(v0, v1)
-    return q0, (r1 - v1 * q0[:, None]) / v0[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):  # v on the boundary: see _nt_scaling
+        q0 = (v0 * r0 - np.einsum("jk,jk->j", v1, r1)) / _det(v0, v1)
+        return q0, (r1 - v1 * q0[:, None]) / v0[:, None]
 
 
 def _max_step(v0, v1, d0, d1):
@@ -370,13 +374,13 @@ def _max_step(v0, v1, d0, d1):
     The hyperbolic rotation taking v / sqrt(det v) to e = (1, 0) maps d to rho;
     e + alpha rho is in the cone while alpha (||rho1|| - rho0) <= 1.
     """
-    root = np.sqrt(_det(v0, v1))
-    vb0, vb1 = v0 / root, v1 / root[:, None]
-    db0, db1 = d0 / root, d1 / root[:, None]
-    rho0 = vb0 * db0 - np.einsum("jk,jk->j", vb1, db1)
-    rho1 = db1 - ((db0 + rho0) / (vb0 + 1.0))[:, None] * vb1
-    excess = np.linalg.norm(rho1, axis=1) - rho0
-    with np.errstate(divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # v on the boundary: see _nt_scaling
+        root = np.sqrt(_det(v0, v1))
+        vb0, vb1 = v0 / root, v1 / root[:, None]
+        db0, db1 = d0 / root, d1 / root[:, None]
+        rho0 = vb0 * db0 - np.einsum("jk,jk->j", vb1, db1)
+        rho1 = db1 - ((db0 + rho0) / (vb0 + 1.0))[:, None] * vb1
+        excess = np.linalg.norm(rho1, axis=1) - rho0
         return np.where(excess > 0, 1.0 / excess, np.inf)
 
 
@@ -415,9 +419,7 @@ def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iter
     blocks: MaskedBlocks or DenseBlocks; y (n,); kappa >= 0; cones: SignCones or
     None. Runs with one BLAS thread.
     """
-    # rounding can push a last iterate onto a cone's boundary (sqrt of a negative
-    # determinant): the NaN ends the iteration and the best iterate is returned
-    with one_blas_thread(), np.errstate(invalid="ignore", divide="ignore"):
+    with one_blas_thread():
         return _solve(blocks, y, float(kappa), cones, tolerance, max_iterations)
 
 
@@ -447,6 +449,16 @@ def _factor(M):
                 raise
 
 
+@dataclass
+class _Best:
+    """The best iterate so far: its measures (residual, gap, complementarity), state and objectives."""
+
+    measures: tuple
+    state: "_State"
+    primal: float
+    dual: float
+
+
 def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
     n, K, k = len(y), blocks.count, blocks.dim
     y_scale = max(1.0, np.linalg.norm(y))
@@ -463,44 +475,48 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
                              np.inf, np.inf, np.inf, 0, "infeasible")
     state = _State(t=np.linalg.norm(u, axis=1) + 1.0, u=u, lam=np.zeros(n))
-    if cones is not None:
+    if cones is None:
+        iteration_of = _Newton
+        degree = K
+    else:
+        iteration_of = _ConeNewton
         state.mask = np.repeat(cones.constrained[:, None], cones.rows, axis=1)
         # zeta small enough that s = (1, -G^T zeta) is interior; z = (G u)_+ + 0.1
         ones_adjoint = np.linalg.norm(cones.adjoint(state.mask.astype(float)), axis=1).max()
         state.zeta = np.where(state.mask, 0.5 / max(ones_adjoint, 1.0), 0.0)
         state.z = np.where(state.mask, np.maximum(cones.value(u), 0.0) + 0.1, 1.0)
-    degree = K + (0 if cones is None else int(state.mask.sum()))
+        degree = K + int(state.mask.sum())
 
     best, iterations, short_steps = None, 0, 0
-    newton = _Newton(blocks, cones, y, kappa, state)
+    newton = iteration_of(blocks, cones, y, kappa, state)
     for iteration in range(max_iterations + 1):
         measures = newton.measures(y_scale)
         if not np.all(np.isfinite(measures)):
             break
-        if best is None or max(measures) < max(best[0]):
-            best = (measures, state.copy(), newton.primal, newton.dual)
+        if best is None or max(measures) < max(best.measures):
+            best = _Best(measures, state.copy(), newton.primal, newton.dual)
         if max(measures) <= tolerance or iteration == max_iterations:
             break
         try:
-            newton.factor()
-        except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+            factors = newton.factor()
+        except np.linalg.LinAlgError:  # M or a block's Hessian lost definiteness to rounding
             break
         mu = newton.complementarity / degree
         # predictor: complementarity target 0; Mehrotra's centring sigma from its progress
-        affine = newton.direction(sigma_mu=0.0)
-        alpha_primal, alpha_dual = newton.step_length(affine)
+        affine = newton.direction(factors, sigma_mu=0.0)
+        alpha_primal, alpha_dual = newton.step_length(factors, affine)
         sigma = np.clip(newton.complementarity_after(affine, alpha_primal, alpha_dual)
                         / newton.complementarity, 0.0, 1.0) ** 3
         # corrector: centring plus the second-order term of the predictor
-        step = newton.direction(sigma_mu=sigma * mu, predictor=affine)
-        alpha_primal, alpha_dual = (STEP_FRACTION * alpha for alpha in newton.step_length(step))
+        step = newton.direction(factors, sigma_mu=sigma * mu, predictor=affine)
+        alpha_primal, alpha_dual = (STEP_FRACTION * alpha for alpha in newton.step_length(factors, step))
         short_steps = short_steps + 1 if max(alpha_primal, alpha_dual) < STALL_STEP else 0
         if not np.isfinite(alpha_primal + alpha_dual) or short_steps == STALL_COUNT:
             break  # rounding has the last word: keep the best iterate
         # the step length is exact in the scaled space; mapped back through an
         # ill-conditioned W it can still land outside a cone: halve it until it does not
         for _ in range(BACKTRACKS):
-            candidate = _Newton(blocks, cones, y, kappa, state.moved(step, alpha_primal, alpha_dual))
+            candidate = iteration_of(blocks, cones, y, kappa, state.moved(step, alpha_primal, alpha_dual))
             if candidate.interior():
                 break
             alpha_primal, alpha_dual = alpha_primal / 2, alpha_dual / 2
@@ -509,13 +525,13 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         newton, state = candidate, candidate.state
         iterations = iteration + 1
 
-    (residual, gap, complementarity), state, primal, dual = best
+    residual, gap, complementarity = best.measures
     if max(residual, gap, complementarity) <= tolerance:
         status = "optimal"
     else:
         status = "max_iterations" if iterations >= max_iterations else "stalled"
-    return BlockSolution(state.u, state.lam, state.zeta, float(primal), float(dual), float(residual),
-                         float(gap), float(complementarity), iterations, status)
+    return BlockSolution(best.state.u, best.state.lam, best.state.zeta, float(best.primal), float(best.dual),
+                         float(residual), float(gap), float(complementarity), iterations, status)
 
 
 @dataclass
@@ -553,34 +569,60 @@ class _Step:
     scaled: tuple = ()  # (W dx, W^{-1} ds), for the corrector's second-order term
 
 
+@dataclass
+class _Factors:
+    """What one iteration factors once and both its directions use: the NT scaling
+    (theta, wb, h; W = theta (2 h h^T - J)), the scaled point v = W x = W^{-1} s, the
+    n x n matrix M + kappa I and its Cholesky factor; with linear cones also
+    omega = zeta / z and R_H with H^{-1} = R_H^T R_H for every block."""
+
+    theta: np.ndarray
+    wb0: np.ndarray
+    wb1: np.ndarray
+    h0: np.ndarray
+    h1: np.ndarray
+    v: tuple
+    M: np.ndarray = None
+    cholesky: tuple = None
+    omega: np.ndarray | None = None
+    R_H: np.ndarray | None = None
+
+    def scale(self, a0, a1, inverse=False):
+        return _scale(self.theta, self.h0, self.h1, a0, a1, inverse=inverse)
+
+    def solve(self, rhs, refine):
+        """(M + kappa I) d_lam = rhs by the Cholesky factor; in the corrector one step of
+        iterative refinement (M grows ill-conditioned like 1/mu^2 near the optimum)."""
+        d_lam = scipy.linalg.cho_solve(self.cholesky, rhs, check_finite=False)
+        if refine:
+            d_lam += scipy.linalg.cho_solve(self.cholesky, rhs - self.M @ d_lam, check_finite=False)
+        return d_lam
+
+
 class _Newton:
-    """One iteration's residuals, NT scaling, factored n x n system and directions."""
+    """One iteration of the method on second-order cones alone (the relaxed programs):
+    its residuals and objectives, then factor() and the directions."""
 
     def __init__(self, blocks, cones, y, kappa, state):
         self.blocks, self.cones, self.kappa, self.state = blocks, cones, kappa, state
-        K = blocks.count
-        self.s0 = np.ones(K)
-        self.s1 = -blocks.adjoint(state.lam)
-        if cones is not None:
-            self.s1 -= cones.adjoint(state.zeta)
+        self.s0 = np.ones(blocks.count)
+        self.s1 = self._dual_slack()
         fit = blocks.apply(state.u)
         self.r_p = y - fit - kappa * state.lam
         self.complementarity = _pair_gap(state.t, state.u, self.s0, self.s1)
-        if cones is not None:
-            self.r_g = np.where(state.mask, state.z - cones.value(state.u), 0.0)
-            self.complementarity += np.sum(state.z * state.zeta * state.mask)
         loss = 0.0 if kappa == 0 else np.sum((y - fit) ** 2) / (2 * kappa)
         self.primal = np.linalg.norm(state.u, axis=1).sum() + loss
         self.dual = y @ state.lam - kappa / 2 * state.lam @ state.lam
 
+    def _dual_slack(self):
+        """s1 = -A^T lam: the spatial part of every cone's dual point."""
+        return -self.blocks.adjoint(self.state.lam)
+
     def interior(self):
         """Every cone point strictly inside its cone (s = (1, s1): ||s1|| < 1)."""
         state = self.state
-        inside = bool(np.all(_det(state.t, state.u) > 0) and np.all(state.t > 0)
-                      and np.all(np.linalg.norm(self.s1, axis=1) < 1.0))
-        if self.cones is not None:
-            inside &= bool(np.all(state.z[state.mask] > 0) and np.all(state.zeta[state.mask] > 0))
-        return inside
+        return bool(np.all(_det(state.t, state.u) > 0) and np.all(state.t > 0)
+                    and np.all(np.linalg.norm(self.s1, axis=1) < 1.0))
 
     def measures(self, y_scale):
         """Relative residual, duality gap and complementarity.
@@ -593,68 +635,126 @@ class _Newton:
         small beta (gap 1e-10, r_p stuck at 5e-9 behind dual steps of 1e-4)."""
         scale = max(1.0, abs(self.primal))
         residual = 0.0 if self.kappa > 0 else np.linalg.norm(self.r_p) / y_scale
-        if self.cones is not None:
-            residual = max(residual, np.linalg.norm(self.r_g) / y_scale)
         return residual, abs(self.primal - self.dual) / scale, self.complementarity / scale
 
     def factor(self):
-        """NT scaling of every cone and the Cholesky factor of M + kappa I."""
-        state, cones = self.state, self.cones
-        self.theta, self.wb0, self.wb1, self.h0, self.h1 = _nt_scaling(state.t, state.u, self.s0, self.s1)
-        self.v = _scale(self.theta, self.h0, self.h1, state.t, state.u)
-        if cones is None:
-            # spatial part of H_j^{-1} = W_j^{-2}: theta^{-2} (I + 2 wb1 wb1^T)
-            directions = (np.sqrt(2.0) / self.theta)[:, None] * self.wb1
-            self.M = self.blocks.gram_rank_one(self.theta**-2.0, directions)
-        else:
-            # H = W^2 + G^T Omega G = W (I + F^T F) W with F = Omega^(1/2) G W^{-1}: the
-            # middle matrix has eigenvalues >= 1 even where W^2 and Omega span twenty
-            # orders of magnitude, and the R of a QR of [F; I] factors it without forming
-            # it. H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}.
-            self.omega_lp = np.where(state.mask, state.zeta / state.z, 0.0)
-            c0, c1 = self.h0, -self.h1  # W^{-1} = theta^{-1} (2 c c^T - J)
-            middle = _scaled_gram(self.theta, c0, c1, self.omega_lp, cones)
-            lower, failed = _cholesky_per_block(middle)
-            if failed.size:  # rounding made these indefinite: factor [F; I] by QR instead
-                spatial = _scaling_matrix(self.theta[failed], self.h0[failed], self.h1[failed], inverse=True)[:, 1:, :]
-                F = np.sqrt(self.omega_lp[failed])[:, :, None] * cones.times(spatial, failed)
-                lower[failed] = _upper_factor(F, identity=True).transpose(0, 2, 1)
-            self.R_H = _inverse_times_scaling(lower, self.theta, c0, c1)
-            self.M = self.blocks.gram_factored(self.R_H[:, :, 1:].transpose(0, 2, 1))
-        self.M[np.diag_indices(len(self.M))] += self.kappa
-        self.cholesky = _factor(self.M)
+        """The iteration's _Factors: NT scaling of every cone, M + kappa I and its Cholesky
+        factor. Raises LinAlgError where rounding has made M indefinite."""
+        state = self.state
+        theta, wb0, wb1, h0, h1 = _nt_scaling(state.t, state.u, self.s0, self.s1)
+        factors = _Factors(theta, wb0, wb1, h0, h1, _scale(theta, h0, h1, state.t, state.u))
+        factors.M = self._system_matrix(factors)
+        factors.M[np.diag_indices(len(factors.M))] += self.kappa
+        factors.cholesky = _factor(factors.M)
+        return factors
 
-    def direction(self, sigma_mu, predictor=None):
-        """The Newton step towards x o s = sigma_mu e (and z zeta = sigma_mu), with
-        Mehrotra's second-order term when a predictor step is given."""
-        state, cones, blocks, K = self.state, self.cones, self.blocks, self.blocks.count
-        v0, v1 = self.v
+    def _system_matrix(self, factors):
+        """M = sum_j A_j H_j^{-1} A_j^T, the spatial part of H_j^{-1} = W_j^{-2} being
+        theta^{-2} (I + 2 wb1 wb1^T)."""
+        with np.errstate(divide="ignore"):  # a block far out on its cone: theta -> 0 is rounding's
+            directions = (np.sqrt(2.0) / factors.theta)[:, None] * factors.wb1
+        return self.blocks.gram_rank_one(factors.theta**-2.0, directions)
+
+    def _complementarity_rhs(self, factors, sigma_mu, predictor):
+        """q with v o q = sigma_mu e - v o v (minus the predictor's second-order term)."""
+        v0, v1 = factors.v
         rc0, rc1 = _jordan_product(v0, v1, v0, v1)
         rc0, rc1 = sigma_mu - rc0, -rc1
         if predictor is not None:
             cross0, cross1 = _jordan_product(*predictor.scaled[0], *predictor.scaled[1])
             rc0, rc1 = rc0 - cross0, rc1 - cross1
-        q0, q1 = _jordan_divide(v0, v1, rc0, rc1)
-        if cones is None:
-            # dx = W^{-1} q + W^{-2} (0, A^T d_lam), ds = (0, -A^T d_lam)
-            a0, a1 = _scale(self.theta, self.h0, self.h1, q0, q1, inverse=True)
-            d_lam = self._solve(self.r_p - blocks.apply(a1), refine=predictor is not None)
-            g = blocks.adjoint(d_lam)
-            b0, b1 = _inverse_hessian(self.theta, self.wb0, self.wb1, np.zeros(K), g)
-            return self._scaled(_Step(d_lam, a0 + b0, a1 + b1, -g))
+        return _jordan_divide(v0, v1, rc0, rc1)
+
+    def direction(self, factors, sigma_mu, predictor=None):
+        """The Newton step towards x o s = sigma_mu e, with Mehrotra's second-order term
+        when a predictor step is given: dx = W^{-1} q + W^{-2} (0, A^T d_lam),
+        ds = (0, -A^T d_lam)."""
+        q0, q1 = self._complementarity_rhs(factors, sigma_mu, predictor)
+        a0, a1 = factors.scale(q0, q1, inverse=True)
+        d_lam = factors.solve(self.r_p - self.blocks.apply(a1), refine=predictor is not None)
+        g = self.blocks.adjoint(d_lam)
+        b0, b1 = _inverse_hessian(factors.theta, factors.wb0, factors.wb1, np.zeros(self.blocks.count), g)
+        return self._scaled(factors, _Step(d_lam, a0 + b0, a1 + b1, -g))
+
+    def _scaled(self, factors, step):
+        step.scaled = (factors.scale(step.dx0, step.dx1),
+                       factors.scale(np.zeros_like(step.dx0), step.ds1, inverse=True))
+        return step
+
+    def step_length(self, factors, step):
+        """The largest primal and dual steps (at most 1) that stay in the cones."""
+        alpha_primal, alpha_dual = self._largest_steps(factors, step)
+        return min(1.0, alpha_primal), min(1.0, alpha_dual)
+
+    def _largest_steps(self, factors, step):
+        """The largest steps in the second-order cones, taken in the scaled space where
+        both x and s are the well-centred point v."""
+        (wx0, wx1), (ws0, ws1) = step.scaled
+        return _max_step(*factors.v, wx0, wx1).min(), _max_step(*factors.v, ws0, ws1).min()
+
+    def complementarity_after(self, step, alpha_primal, alpha_dual):
+        state = self.state
+        return _pair_gap(state.t + alpha_primal * step.dx0, state.u + alpha_primal * step.dx1,
+                         self.s0, self.s1 + alpha_dual * step.ds1)
+
+
+class _ConeNewton(_Newton):
+    """One iteration with the linear cones G_j u_j = z_j >= 0 of the exact forms too:
+    their slacks z and duals zeta join the residuals, the complementarity and the
+    steps, and each block's Hessian H_j = W_j^2 + G_j^T Omega_j G_j is dense."""
+
+    def __init__(self, blocks, cones, y, kappa, state):
+        super().__init__(blocks, cones, y, kappa, state)
+        self.r_g = np.where(state.mask, state.z - cones.value(state.u), 0.0)
+        self.complementarity += np.sum(state.z * state.zeta * state.mask)
+
+    def _dual_slack(self):
+        """s1 = -A^T lam - G^T zeta."""
+        return super()._dual_slack() - self.cones.adjoint(self.state.zeta)
+
+    def interior(self):
+        state = self.state
+        return super().interior() and bool(np.all(state.z[state.mask] > 0) and np.all(state.zeta[state.mask] > 0))
+
+    def measures(self, y_scale):
+        residual, gap, complementarity = super().measures(y_scale)
+        return max(residual, np.linalg.norm(self.r_g) / y_scale), gap, complementarity
+
+    def _system_matrix(self, factors):
+        """M = sum_j A_j H_j^{-1} A_j^T with H = W^2 + G^T Omega G = W (I + F^T F) W, F =
+        Omega^(1/2) G W^{-1}: the middle matrix has eigenvalues >= 1 even where W^2 and
+        Omega span twenty orders of magnitude, and the R of a QR of [F; I] factors it
+        without forming it. H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}."""
+        state, cones, theta, h0, h1 = self.state, self.cones, factors.theta, factors.h0, factors.h1
+        factors.omega = np.where(state.mask, state.zeta / state.z, 0.0)
+        c0, c1 = h0, -h1  # W^{-1} = theta^{-1} (2 c c^T - J)
+        middle = _scaled_gram(theta, c0, c1, factors.omega, cones)
+        lower, failed = _cholesky_per_block(middle)
+        if failed.size:  # rounding made these indefinite: factor [F; I] by QR instead
+            spatial = _scaling_matrix(theta[failed], h0[failed], h1[failed], inverse=True)[:, 1:, :]
+            F = np.sqrt(factors.omega[failed])[:, :, None] * cones.times(spatial, failed)
+            lower[failed] = _upper_factor(F, identity=True).transpose(0, 2, 1)
+        factors.R_H = _inverse_times_scaling(lower, theta, c0, c1)
+        return self.blocks.gram_factored(factors.R_H[:, :, 1:].transpose(0, 2, 1))
+
+    def direction(self, factors, sigma_mu, predictor=None):
+        """The Newton step towards x o s = sigma_mu e and z zeta = sigma_mu, with
+        Mehrotra's second-order term when a predictor step is given."""
+        state = self.state
+        q0, q1 = self._complementarity_rhs(factors, sigma_mu, predictor)
         r_lp = np.where(state.mask, sigma_mu - state.z * state.zeta, 0.0)
         if predictor is not None:
             r_lp -= predictor.d_z * predictor.d_zeta
         # Near the optimum the eliminated system loses digits (zeta/z spans twenty orders
         # of magnitude): one round of iterative refinement on the whole Newton system,
         # with the same factors, keeps the step accurate enough for the last digits.
-        step = self._cone_step(self.r_p, self.r_g, q0, q1, r_lp)
-        correction = self._cone_step(*self._cone_residuals(step, self.r_p, self.r_g, q0, q1, r_lp))
+        step = self._cone_step(factors, self.r_p, self.r_g, q0, q1, r_lp)
+        correction = self._cone_step(factors, *self._cone_residuals(factors, step, self.r_p, self.r_g, q0, q1, r_lp))
         for name in ("d_lam", "dx0", "dx1", "ds1", "d_z", "d_zeta"):
             setattr(step, name, getattr(step, name) + getattr(correction, name))
-        return self._scaled(step)
+        return self._scaled(factors, step)
 
-    def _cone_step(self, r_p, r_g, q0, q1, r_lp):
+    def _cone_step(self, factors, r_p, r_g, q0, q1, r_lp):
         """Solve the Newton system with cones for the right-hand sides
             sum_j A_j dx_j + kappa d_lam = r_p,   G_j dx_j - dz_j = r_g,
             W dx + W^{-1} ds = q,   zeta dz + z dzeta = r_lp,
@@ -662,58 +762,38 @@ class _Newton:
         lp = (zeta r_g + r_lp) / z."""
         state, cones, blocks, K = self.state, self.cones, self.blocks, self.blocks.count
         lp = np.where(state.mask, (state.zeta * r_g + r_lp) / state.z, 0.0)
-        w0, w1 = _scale(self.theta, self.h0, self.h1, q0, q1)
-        h = _apply_factored_inverse(self.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
-        d_lam = self._solve(r_p - blocks.apply(h[:, 1:]), refine=False)
+        w0, w1 = factors.scale(q0, q1)
+        h = _apply_factored_inverse(factors.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
+        d_lam = factors.solve(r_p - blocks.apply(h[:, 1:]), refine=False)
         g = blocks.adjoint(d_lam)
-        dx = h + _apply_factored_inverse(self.R_H, np.column_stack([np.zeros(K), g]))
+        dx = h + _apply_factored_inverse(factors.R_H, np.column_stack([np.zeros(K), g]))
         g_dx = cones.value(dx[:, 1:])
-        d_zeta = np.where(state.mask, lp - self.omega_lp * g_dx, 0.0)
+        d_zeta = np.where(state.mask, lp - factors.omega * g_dx, 0.0)
         d_z = np.where(state.mask, g_dx - r_g, 0.0)
         return _Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta)
 
-    def _cone_residuals(self, step, r_p, r_g, q0, q1, r_lp):
+    def _cone_residuals(self, factors, step, r_p, r_g, q0, q1, r_lp):
         """What the computed step leaves of each equation of _cone_step, in its order."""
         state, cones = self.state, self.cones
         e_p = r_p - self.blocks.apply(step.dx1) - self.kappa * step.d_lam
         e_g = np.where(state.mask, r_g - cones.value(step.dx1) + step.d_z, 0.0)
-        wx0, wx1 = _scale(self.theta, self.h0, self.h1, step.dx0, step.dx1)
-        ws0, ws1 = _scale(self.theta, self.h0, self.h1, np.zeros_like(step.dx0), step.ds1, inverse=True)
+        wx0, wx1 = factors.scale(step.dx0, step.dx1)
+        ws0, ws1 = factors.scale(np.zeros_like(step.dx0), step.ds1, inverse=True)
         e_lp = np.where(state.mask, r_lp - state.zeta * step.d_z - state.z * step.d_zeta, 0.0)
         return e_p, e_g, q0 - wx0 - ws0, q1 - wx1 - ws1, e_lp
 
-    def _solve(self, rhs, refine):
-        """(M + kappa I) d_lam = rhs by the Cholesky factor; in the corrector one step of
-        iterative refinement (M grows ill-conditioned like 1/mu^2 near the optimum)."""
-        d_lam = scipy.linalg.cho_solve(self.cholesky, rhs, check_finite=False)
-        if refine:
-            d_lam += scipy.linalg.cho_solve(self.cholesky, rhs - self.M @ d_lam, check_finite=False)
-        return d_lam
-
-    def _scaled(self, step):
-        step.scaled = (_scale(self.theta, self.h0, self.h1, step.dx0, step.dx1),
-                       _scale(self.theta, self.h0, self.h1, np.zeros_like(step.dx0), step.ds1, inverse=True))
-        return step
-
-    def step_length(self, step):
-        """The largest primal and dual steps (at most 1) that stay in the cones, taken
-        in the scaled space where both x and s are the well-centred point v."""
-        (wx0, wx1), (ws0, ws1) = step.scaled
-        alpha_primal, alpha_dual = _max_step(*self.v, wx0, wx1).min(), _max_step(*self.v, ws0, ws1).min()
-        if self.cones is not None:
-            mask = self.state.mask
-            alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z[mask], step.d_z[mask]).min(initial=np.inf))
-            alpha_dual = min(alpha_dual,
-                             _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
-        return min(1.0, alpha_primal), min(1.0, alpha_dual)
+    def _largest_steps(self, factors, step):
+        """The second-order cones' largest steps, and those of z, zeta >= 0."""
+        alpha_primal, alpha_dual = super()._largest_steps(factors, step)
+        mask = self.state.mask
+        alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z[mask], step.d_z[mask]).min(initial=np.inf))
+        alpha_dual = min(alpha_dual, _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
+        return alpha_primal, alpha_dual
 
     def complementarity_after(self, step, alpha_primal, alpha_dual):
         state = self.state
-        total = _pair_gap(state.t + alpha_primal * step.dx0, state.u + alpha_primal * step.dx1,
-                          self.s0, self.s1 + alpha_dual * step.ds1)
-        if self.cones is not None:
-            total += np.sum(state.mask * (state.z + alpha_primal * step.d_z) * (state.zeta + alpha_dual * step.d_zeta))
-        return total
+        return super().complementarity_after(step, alpha_primal, alpha_dual) + np.sum(
+            state.mask * (state.z + alpha_primal * step.d_z) * (state.zeta + alpha_dual * step.d_zeta))
 
 
 def _pair_gap(t, u, s0, s1):
