@@ -117,8 +117,8 @@ def main():
     print(f"measured in {time.perf_counter() - start:.0f} s")
     start_up = {"convex": start_up_seconds("rec_rate_skip", ("--optw", "0")),
                 "trained": start_up_seconds("ncvx_train_skip", ("--sigma", "0"))}
-    measured = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in start_up.items())
-    print(f"a run's start-up (RUN_START_S): {measured}; the model says {figures.RUN_START_S}\n")
+    start_up_text = ", ".join(f"{kind} {seconds:.1f} s" for kind, seconds in start_up.items())
+    print(f"a run's start-up (RUN_START_S): {start_up_text}; the model says {figures.RUN_START_S}\n")
     if args.fit:
         print(f"    RUN_START_S = {{{', '.join(f'{kind!r}: {seconds:.1f}' for kind, seconds in start_up.items())}}}")
         for key in (key for key in args.keys if key not in figures.MIXED):
