@@ -23,6 +23,11 @@ axes = runner.default_axes
 skip_cell = common.skip_n_below_d
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"dis_abs": "dis_abs_cvx_train_norm"}
+
+
 def trial(n, d, rng, args):
     return trials.norm_distance_trial(n, d, rng, args, "norm_train", beta=args.beta)
 
@@ -37,8 +42,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    outputs = {"dis_abs": "dis_abs_cvx_train_norm"}
-    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "cvx_train_norm")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "cvx_train_norm")
     print("mean dis_abs (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

@@ -23,6 +23,11 @@ axes = runner.default_axes
 skip_cell = runner.every_cell
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"dis_abs": "dis_abs_cvx_train_skip", "dis_test": "dis_test_cvx_train_skip"}
+
+
 def trial(n, d, rng, args):
     return trials.skip_distance_trial(n, d, rng, args, "skip_train", beta=args.beta)
 
@@ -37,8 +42,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    outputs = {"dis_abs": "dis_abs_cvx_train_skip", "dis_test": "dis_test_cvx_train_skip"}
-    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "cvx_train_skip")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "cvx_train_skip")
     print("mean dis_abs (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

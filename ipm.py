@@ -398,8 +398,9 @@ class BlockSolution:
     linear cones (None without), the primal and dual objectives, the relative
     residual, gap and complementarity of the returned iterate, the iteration count,
     and status 'optimal' (all three <= the tolerance), 'infeasible' (y is not in the
-    range of the blocks, kappa = 0), 'max_iterations' or 'stalled' (best iterate
-    returned; the caller's certificate decides)."""
+    range of the blocks, kappa = 0), or why it stopped short (the best iterate is
+    returned and the caller's certificate decides): 'max_iterations', 'stalled',
+    'not_definite', 'no_interior_step', 'non_finite' (see _solve)."""
 
     u: np.ndarray
     lam: np.ndarray
@@ -459,11 +460,12 @@ class _Best:
     dual: float
 
 
-def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
+def _start_point(blocks, y, kappa, cones, y_scale):
+    """The first iterate: the least-norm primal point u, t_j = ||u_j|| + 1, lam = 0 (so
+    s_j = (1, 0)), and for the linear cones zeta small enough that s = (1, -G^T zeta)
+    is interior and z = (G u)_+ + 0.1; None when y is outside the range of the blocks
+    (then (12) and (14) have no feasible point)."""
     n, K, k = len(y), blocks.count, blocks.dim
-    y_scale = max(1.0, np.linalg.norm(y))
-
-    # start: the least-norm primal point, t_j = ||u_j|| + 1; lam = 0, so s_j = (1, 0)
     gram = blocks.gram_rank_one(np.ones(K), np.zeros((K, k))) + kappa * np.eye(n)
     try:
         coefficients = scipy.linalg.cho_solve(scipy.linalg.cho_factor(gram, check_finite=False), y)
@@ -471,27 +473,38 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         coefficients = scipy.linalg.lstsq(gram, y, check_finite=False)[0]
     u = blocks.adjoint(coefficients)
     if kappa == 0 and cones is None and np.linalg.norm(blocks.apply(u) - y) > 1e-8 * y_scale:
-        # y is outside the range of the blocks: (12) and (14) have no feasible point
-        return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
-                             np.inf, np.inf, np.inf, 0, "infeasible")
+        return None
     state = _State(t=np.linalg.norm(u, axis=1) + 1.0, u=u, lam=np.zeros(n))
-    if cones is None:
-        iteration_of = _Newton
-        degree = K
-    else:
-        iteration_of = _ConeNewton
+    if cones is not None:
         state.mask = np.repeat(cones.constrained[:, None], cones.rows, axis=1)
-        # zeta small enough that s = (1, -G^T zeta) is interior; z = (G u)_+ + 0.1
         ones_adjoint = np.linalg.norm(cones.adjoint(state.mask.astype(float)), axis=1).max()
         state.zeta = np.where(state.mask, 0.5 / max(ones_adjoint, 1.0), 0.0)
         state.z = np.where(state.mask, np.maximum(cones.value(u), 0.0) + 0.1, 1.0)
-        degree = K + int(state.mask.sum())
+    return state
 
-    best, iterations, short_steps = None, 0, 0
+
+# Why an iteration stopped short of the tolerance (BlockSolution.status):
+#   max_iterations   it ran out of iterations
+#   stalled          rounding: both steps below STALL_STEP, STALL_COUNT times in a row
+#   not_definite     M or a block's Hessian could not be factored (rounding near the optimum)
+#   no_interior_step no halving of the step stayed inside the cones
+#   non_finite       a measure or a step became NaN or infinite
+def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
+    n, K, k = len(y), blocks.count, blocks.dim
+    y_scale = max(1.0, np.linalg.norm(y))
+    state = _start_point(blocks, y, kappa, cones, y_scale)
+    if state is None:
+        return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
+                             np.inf, np.inf, np.inf, 0, "infeasible")
+    iteration_of = _Newton if cones is None else _ConeNewton
+    degree = K + (0 if cones is None else int(state.mask.sum()))
+
+    best, iterations, short_steps, stop = None, 0, 0, "max_iterations"
     newton = iteration_of(blocks, cones, y, kappa, state)
     for iteration in range(max_iterations + 1):
         measures = newton.measures(y_scale)
         if not np.all(np.isfinite(measures)):
+            stop = "non_finite"
             break
         if best is None or max(measures) < max(best.measures):
             best = _Best(measures, state.copy(), newton.primal, newton.dual)
@@ -500,6 +513,7 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         try:
             factors = newton.factor()
         except np.linalg.LinAlgError:  # M or a block's Hessian lost definiteness to rounding
+            stop = "not_definite"
             break
         mu = newton.complementarity / degree
         # predictor: complementarity target 0; Mehrotra's centring sigma from its progress
@@ -511,7 +525,11 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         step = newton.direction(factors, sigma_mu=sigma * mu, predictor=affine)
         alpha_primal, alpha_dual = (STEP_FRACTION * alpha for alpha in newton.step_length(factors, step))
         short_steps = short_steps + 1 if max(alpha_primal, alpha_dual) < STALL_STEP else 0
-        if not np.isfinite(alpha_primal + alpha_dual) or short_steps == STALL_COUNT:
+        if not np.isfinite(alpha_primal + alpha_dual):
+            stop = "non_finite"
+            break
+        if short_steps == STALL_COUNT:
+            stop = "stalled"
             break  # rounding has the last word: keep the best iterate
         # the step length is exact in the scaled space; mapped back through an
         # ill-conditioned W it can still land outside a cone: halve it until it does not
@@ -521,15 +539,15 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
                 break
             alpha_primal, alpha_dual = alpha_primal / 2, alpha_dual / 2
         else:
+            stop = "no_interior_step"
             break
         newton, state = candidate, candidate.state
         iterations = iteration + 1
 
+    if best is None:  # the start point itself was not finite
+        return BlockSolution(state.u, state.lam, state.zeta, np.nan, np.nan, np.inf, np.inf, np.inf, 0, "non_finite")
     residual, gap, complementarity = best.measures
-    if max(residual, gap, complementarity) <= tolerance:
-        status = "optimal"
-    else:
-        status = "max_iterations" if iterations >= max_iterations else "stalled"
+    status = "optimal" if max(residual, gap, complementarity) <= tolerance else stop
     return BlockSolution(best.state.u, best.state.lam, best.state.zeta, float(best.primal), float(best.dual),
                          float(residual), float(gap), float(complementarity), iterations, status)
 

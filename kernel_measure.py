@@ -85,7 +85,7 @@ def trial(n, d, rng, args):
     return runner.TrialResult({"measure": measure, "lambda_min": smallest}, "computed")
 
 
-def prefixes(args):
+def outputs(args):
     return {"measure": f"kernel_measure_{args.model}", "lambda_min": f"kernel_lambda_min_{args.model}"}
 
 
@@ -197,11 +197,11 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_script(sys.modules[__name__], args, prefixes(args), trial, f"kernel_{args.model}")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, f"kernel_{args.model}")
     print("mean kernel measure (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["measure"]), 2))
     if args.compare:
-        stem = runner.file_stem(prefixes(args)["measure"], args, with_sigma=True)
+        stem = runner.file_stem(outputs(args)["measure"], args, with_sigma=True)
         measure_path = os.path.join(args.save_folder, stem + ".npy")
         png = args.figure or os.path.join(args.save_folder, stem + "_vs_dis_test.png")
         per_cell, per_trial, cells, trials = compare(measure_path, args.compare, png)

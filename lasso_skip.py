@@ -34,6 +34,11 @@ NEUTRAL_FLAGS = programs.SOLVER_FLAGS
 TOLERANCES = common.TOLERANCES
 skip_cell = runner.every_cell
 
+
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
+
 LAM_FLOOR = 1e-6  # lambda seeds its cell as round(1e6 lambda); smaller values would share seeds
 
 
@@ -87,8 +92,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    outputs = {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
-    arrays = runner.run_script(sys.modules[__name__], args, outputs, trial, "lasso_skip")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "lasso_skip")
     print(f"recovery rate (rows n, columns lambda = {', '.join(f'{lam:.3g}' for lam in lambdas(args))}):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -23,6 +23,11 @@ axes = runner.default_axes
 skip_cell = common.skip_n_below_d
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"dis_abs": "dis_abs_minnrm_norm"}
+
+
 def trial(n, d, rng, args):
     return trials.norm_distance_trial(n, d, rng, args, "14")
 
@@ -37,7 +42,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_script(sys.modules[__name__], args, {"dis_abs": "dis_abs_minnrm_norm"}, trial, "minnrm_norm")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "minnrm_norm")
     print("mean dis_abs (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_abs"]), 3))
 

@@ -25,6 +25,11 @@ axes = runner.default_axes
 skip_cell = common.skip_n_below_d
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"dis_test": "dis_test_ncvx_train_norm"}
+
+
 def cell(n, d, rngs, args):
     data = [common.norm_planted_data(rng, n, d, **trials.norm_settings(args)) for rng in rngs]
     tests = [common.norm_test_data(rng, n, d, planted, optx=args.optx) for rng, (_, planted, _) in zip(rngs, data)]
@@ -46,8 +51,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    outputs = {"dis_test": "dis_test_ncvx_train_norm"}
-    arrays = runner.run_script(sys.modules[__name__], args, outputs, cell, "ncvx_train_norm")
+    arrays = runner.run_script(sys.modules[__name__], args, cell, "ncvx_train_norm")
     print("mean dis_test (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["dis_test"]), 3))
 

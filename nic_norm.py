@@ -23,6 +23,11 @@ axes = runner.default_axes
 skip_cell = common.skip_n_below_d
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"nic": "nic_norm"}
+
+
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, **trials.norm_settings(args), num_directions=max(2 * n, 50))
     targets = common.norm_targets(instance["blocks"], instance["planted_columns"], instance["w"])
@@ -40,7 +45,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_script(sys.modules[__name__], args, {"nic": "nic_norm"}, trial, "nic_norm")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "nic_norm")
     print("probability that NNIC-k holds (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["nic"]), 2))
 

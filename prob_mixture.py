@@ -37,6 +37,11 @@ NEUTRAL_FLAGS = ()
 TOLERANCES = None
 skip_cell = runner.every_cell
 
+
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"prob": "prob_mixture"}
+
 MEANS_STREAM = 1  # the spawn key of a point's means generator: apart from every draw's
 
 
@@ -151,7 +156,7 @@ def parse(argv=None):
 def main():
     args = parse()
     grids = axes(args)
-    arrays = runner.run_script(sys.modules[__name__], args, {"prob": "prob_mixture"}, cell, "prob_mixture")
+    arrays = runner.run_script(sys.modules[__name__], args, cell, "prob_mixture")
     (_, d_grid), (_, s_grid) = grids
     print(f"probability of the exact cluster split (rows d = {', '.join(map(str, d_grid))}; columns s):")
     print(np.round(runner.trial_mean(arrays["prob"]), 3))

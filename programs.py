@@ -24,6 +24,7 @@ import scipy.optimize
 import scipy.sparse as sp
 
 import ipm
+from certificate import certify_group
 
 # A CVXPY solve is accepted when our own residuals (relative) are at most CHECK_TOL.
 # For (12) a duality gap eps bounds the mass off the planted blocks by eps / delta
@@ -199,6 +200,24 @@ class Program:
     beta: float = 1e-6
     blocks: list | None = None
     penalty: float = 0.0
+
+    def __post_init__(self):
+        """Validate at construction: a known equation, X (n, d), y (n,), 0/1 patterns
+        (n, m), the whitened blocks of a normalisation program (one per pattern), a
+        positive penalty for (25); ValueError naming what is wrong."""
+        if self.equation not in FORMS:
+            raise ValueError(f"Program: equation must be one of {', '.join(FORMS)}; got {self.equation!r}")
+        if np.ndim(self.X) != 2 or np.shape(self.y) != (len(self.X),):
+            raise ValueError(f"Program: X must be (n, d) and y (n,); got {np.shape(self.X)} and {np.shape(self.y)}")
+        patterns = np.asarray(self.patterns)
+        if patterns.ndim != 2 or len(patterns) != len(self.X) or not np.isin(patterns, (0, 1)).all():
+            raise ValueError(f"Program: patterns must be a 0/1 (n, m) matrix with n = {len(self.X)}; "
+                             f"got shape {patterns.shape}")
+        if self.form.network == "norm" and (self.blocks is None or len(self.blocks) != patterns.shape[1]):
+            raise ValueError(f"Program: ({self.equation}) needs the whitened blocks of its {patterns.shape[1]} "
+                             f"patterns (whitened_blocks)")
+        if self.form.loss == "lasso" and not self.penalty > 0:
+            raise ValueError(f"(25) needs lambda > 0; got {self.penalty}")
 
     @property
     def form(self):
@@ -377,65 +396,19 @@ class Form:
     the whitened U) or "norm" (the whitened blocks U_i); exact: the cone constraints
     on u_i and v_i (the exact forms and their training forms); loss: None (the fit is
     an equality), "train" (||r||^2 + beta * norms) or "lasso" (||r||^2 / 2 + penalty *
-    norms); build: the CVXPY program as the paper writes it."""
+    norms); build: the CVXPY program as the paper writes it; block_program(program,
+    exact, selection=None): its blocks (and cones) for the structured solver."""
 
     network: str
     exact: bool
     loss: str | None
     build: object
+    block_program: object
 
 
-FORMS = {
-    "12": Form("skip", False, None, skip_relaxed),
-    "11": Form("skip", True, None, skip_exact),
-    "skip_train": Form("skip", True, "train", skip_train),
-    "14": Form("norm", False, None, norm_relaxed),
-    "13": Form("norm", True, None, norm_exact),
-    "norm_train": Form("norm", True, "train", norm_train),
-    "25": Form("skip", False, "lasso", group_lasso),
-}
 
 
 # --------------------------------------------------------------------------- checks
-
-
-def certify_group(fit, correlations, y, W, dual, kappa=0.0, cones=None, cone_duals=None):
-    """Our own optimality certificate of the group program
-
-        min sum_i ||w_i|| + ||sum_i A_i w_i - y||^2 / (2 kappa)  (kappa = 0: s.t. sum_i A_i w_i = y)
-        [s.t. G_i w_i >= 0]
-
-    independent of the solver's word. W is (d, m), one block per column;
-    fit(W) -> sum_i A_i w_i (n,); correlations(lam) -> (d, m), column i A_i^T lam;
-    cones: (values, adjoint) with values(W) -> the (rows, m) matrix of G_i w_i and
-    adjoint(Z) -> the (d, m) matrix of G_i^T z_i; cone_duals: Z (rows, m), >= 0.
-
-    Weak duality: for any lambda and zeta >= 0 with ||A_i^T lambda + G_i^T zeta_i||
-    <= 1 for every block, y^T lambda - (kappa/2) ||lambda||^2 is a lower bound on
-    the optimal value. We rescale the solver's (lambda, zeta) to be dual feasible
-    and measure the relative gap to the primal objective, next to the relative
-    residual of the equality and the relative violation of the cones.
-    """
-    y_scale = max(1.0, np.linalg.norm(y))
-    misfit = fit(W) - y
-    objective = np.linalg.norm(W, axis=0).sum()
-    checks = {}
-    if kappa == 0:
-        checks["residual"] = float(np.linalg.norm(misfit) / y_scale)
-    else:
-        objective += misfit @ misfit / (2 * kappa)
-    correlation = correlations(dual)
-    if cones is not None:
-        values, adjoint = cones
-        checks["cone_violation"] = float(np.max(-values(W), initial=0.0) / y_scale)
-        if cone_duals is not None:
-            correlation = correlation + adjoint(np.maximum(cone_duals, 0.0))
-    dual_norm = np.linalg.norm(correlation, axis=0).max()
-    rescaled = dual / max(1.0, dual_norm)
-    lower_bound = y @ rescaled - kappa / 2 * rescaled @ rescaled
-    checks["gap"] = float((objective - lower_bound) / max(1.0, abs(objective)))
-    checks["dual_infeasibility"] = float(max(0.0, dual_norm - 1.0))
-    return checks
 
 
 def group_operators(program):
@@ -623,6 +596,20 @@ def _norm_block_program(program, exact, selection=None):
     return ipm.DenseBlocks(U, local, signs), cones
 
 
+# One spec per program, as the table "One form for all of them" in docs/math.md: its
+# network, exact or relaxed, its loss (kappa: loss_weight), its CVXPY builder and its
+# block map for the structured solver.
+FORMS = {
+    "12": Form("skip", False, None, skip_relaxed, _skip_block_program),
+    "11": Form("skip", True, None, skip_exact, _skip_block_program),
+    "skip_train": Form("skip", True, "train", skip_train, _skip_block_program),
+    "14": Form("norm", False, None, norm_relaxed, _norm_block_program),
+    "13": Form("norm", True, None, norm_exact, _norm_block_program),
+    "norm_train": Form("norm", True, "train", norm_train, _norm_block_program),
+    "25": Form("skip", False, "lasso", group_lasso, _skip_block_program),  # (12) on U, with a loss
+}
+
+
 def _relaxed_primal(program, u):
     """The block solution u (K, k) as the relaxed program's variables."""
     if program.form.network == "skip":
@@ -699,8 +686,7 @@ def solve_structured(program):
     """
     kappa = loss_weight(program)
     # (25) is (12) on U with a loss: its relaxation is itself, as for (12) and (14)
-    build = _skip_block_program if program.form.network == "skip" else _norm_block_program
-    blocks, _ = build(program, exact=False)
+    blocks, _ = program.form.block_program(program, exact=False)
     relaxed = ipm.solve_blocks(blocks, program.y, kappa)
     if relaxed.status == "infeasible":
         return Solution({}, np.nan, "infeasible", "IPM", route="direct")
@@ -720,8 +706,7 @@ def solve_structured(program):
 def _exact_on(program, kappa, selection):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
     result on the whole program, with zero duals on the left-out blocks' cones."""
-    build = _skip_block_program if program.form.network == "skip" else _norm_block_program
-    blocks, cones = build(program, exact=True, selection=selection)
+    blocks, cones = program.form.block_program(program, exact=True, selection=selection)
     exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
     m = program.patterns.shape[1]
     full_duals = np.zeros((len(program.y), 2 * m))
@@ -859,8 +844,6 @@ def solve(program, solver="IPM"):
     solver's status with accepted=False, so callers record NaN.
     """
     form = program.form
-    if form.loss == "lasso" and not program.penalty > 0:
-        raise ValueError(f"(25) needs lambda > 0; got {program.penalty}")
     if solver == "IPM":
         if form.loss != "train" or program.beta > 0:
             return solve_structured(program)

@@ -24,6 +24,11 @@ axes = runner.default_axes
 skip_cell = common.skip_n_below_d
 
 
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"rec": "rec_rate_norm"}
+
+
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, **trials.norm_settings(args))
     program = common.norm_program(instance, "14")
@@ -46,7 +51,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    arrays = runner.run_script(sys.modules[__name__], args, {"rec": "rec_rate_norm"}, trial, "rec_rate_norm")
+    arrays = runner.run_script(sys.modules[__name__], args, trial, "rec_rate_norm")
     print("mean recovery rate (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

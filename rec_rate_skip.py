@@ -17,6 +17,8 @@ import programs
 import runner
 import trials
 
+PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
+
 # the script contract (runner.CONTRACT)
 WITH_SIGMA = False
 BATCHED = False
@@ -25,7 +27,11 @@ TOLERANCES = common.TOLERANCES
 axes = runner.default_axes
 skip_cell = runner.every_cell
 
-PREFIXES = {"12": "rec_rate_skip", "11": "rec_rate_exact_skip"}
+
+def outputs(args):
+    """{metric: file prefix} of the arrays a run writes."""
+    return {"rec": PREFIXES[args.program]}
+
 
 
 def trial(n, d, rng, args):
@@ -55,8 +61,7 @@ def parse(argv=None):
 
 def main():
     args = parse()
-    prefix = PREFIXES[args.program]
-    arrays = runner.run_script(sys.modules[__name__], args, {"rec": prefix}, trial, prefix)
+    arrays = runner.run_script(sys.modules[__name__], args, trial, PREFIXES[args.program])
     print(f"mean recovery rate of ({args.program}) (rows n, columns d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
 

@@ -524,12 +524,13 @@ def every_cell(n, d, args):
 #   TOLERANCES      the acceptance tolerances its sidecars record (None: no solve)
 #   axes(args)      its grid, ((name, values), (name, values)); default_axes for (n, d)
 #   skip_cell(n, d, args)  why a cell is not run, or None; every_cell runs them all
-CONTRACT = ("WITH_SIGMA", "BATCHED", "NEUTRAL_FLAGS", "TOLERANCES", "axes", "skip_cell")
+#   outputs(args)   {metric: file prefix} of the arrays a run writes
+CONTRACT = ("WITH_SIGMA", "BATCHED", "NEUTRAL_FLAGS", "TOLERANCES", "axes", "skip_cell", "outputs")
 
 
-def run_script(script, args, outputs, work, details_prefix):
+def run_script(script, args, work, details_prefix):
     """run_grid for a script module that declares the contract (CONTRACT)."""
-    return run_grid(args, outputs, work, details_prefix, script.WITH_SIGMA, batched=script.BATCHED,
+    return run_grid(args, script.outputs(args), work, details_prefix, script.WITH_SIGMA, batched=script.BATCHED,
                     skip_cell=lambda n, d: script.skip_cell(n, d, args), axes=script.axes(args),
                     neutral_flags=script.NEUTRAL_FLAGS, tolerances=script.TOLERANCES)
 

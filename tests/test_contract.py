@@ -27,6 +27,16 @@ def test_every_grid_script_declares_the_contract(name, tmp_path):
     assert callable(script.main) and (callable(getattr(script, "trial", None)) or callable(getattr(script, "cell")))
 
 
+def test_every_catalog_panel_draws_an_array_its_script_writes():
+    import figures
+
+    for name, figure in figures.CATALOG.items():
+        for panel in figure.panels:
+            args = figures.parsed(panel, figures.arguments(figure, panel, "quick", "results/"))
+            written = importlib.import_module(panel.script).outputs(args).values()
+            assert panel.array in written, (name, panel.title, panel.array, list(written))
+
+
 def test_figures_names_no_script():
     """figures.py reads the contract: no list of scripts by name for file names, batching or skipped cells."""
     with open(importlib.import_module("figures").__file__) as stream:

@@ -246,3 +246,14 @@ def test_same_instance_gives_bit_identical_output():
         for name in first.primal:
             np.testing.assert_array_equal(first.primal[name], second.primal[name])
         np.testing.assert_array_equal(first.dual, second.dual)
+
+
+def test_a_stop_short_of_the_tolerance_says_why():
+    """Two iterations cannot reach 1e-9: the status says the iterations ran out; a
+    tolerance met at once is optimal. The statuses are the documented ones."""
+    data, program = skip_case("12", 40, 10, 0)
+    blocks, _ = programs._skip_block_program(program, exact=False)
+    short = ipm.solve_blocks(blocks, program.y, 0.0, max_iterations=2)
+    assert short.status == "max_iterations" and short.iterations == 2
+    done = ipm.solve_blocks(blocks, program.y, 0.0)
+    assert done.status == "optimal"

@@ -12,7 +12,8 @@ from conftest import ROOT
 SUITE = {name[:-3] for name in os.listdir(ROOT) if name.endswith(".py")}
 ALLOWED = {  # module: the suite modules it may import
     "ipm": set(),
-    "programs": {"ipm"},
+    "certificate": set(),
+    "programs": {"ipm", "certificate"},
     "common": {"programs"},
     "runner": set(),
     "nets": set(),
@@ -36,6 +37,16 @@ def suite_imports(module):
 @pytest.mark.parametrize("module", ALLOWED)
 def test_no_module_imports_upward(module):
     assert suite_imports(module) <= ALLOWED[module], suite_imports(module) - ALLOWED[module]
+
+
+def test_the_certificate_imports_numpy_alone():
+    """The check is independent of what it checks: no solver, no CVXPY, no scipy."""
+    with open(os.path.join(ROOT, "certificate.py")) as stream:
+        tree = ast.parse(stream.read())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"numpy"}
 
 
 def test_the_reading_of_imports_sees_function_level_ones():

@@ -155,3 +155,15 @@ def test_exact_program_recovery_figure_4(skip_args, tmp_path):
     assert exact.shape == (2, 1, 2) and np.isin(exact, [0.0, 1.0]).all()
     bad = run_script("rec_rate_skip.py", *common_flags, "--program", "13", check=False)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1 and "--program" in bad.stderr
+
+
+@pytest.mark.parametrize("change, named", [
+    (dict(equation="99"), "equation"), (dict(y=np.zeros(3)), "X must be"),
+    (dict(patterns=np.full((20, 4), 0.5)), "0/1"),
+    (dict(equation="14"), "whitened blocks"), (dict(equation="25", penalty=0.0), "lambda > 0"),
+])
+def test_a_program_validates_its_inputs_at_construction(change, named):
+    X = np.random.default_rng(0).standard_normal((20, 5))
+    fields = dict(equation="12", X=X, y=X[:, 0], patterns=(X[:, :4] > 0).astype(float))
+    with pytest.raises(ValueError, match=named):
+        programs.Program(**dict(fields, **change))
