@@ -28,6 +28,11 @@ def outputs(args):
     return {"dis_abs": "dis_abs_cvx_train_norm"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "cvx_train_norm, sigma > 0" if args.sigma > 0 else "cvx_train_norm"
+
+
 def trial(n, d, rng, args):
     return trials.norm_distance_trial(n, d, rng, args, "norm_train", beta=args.beta)
 

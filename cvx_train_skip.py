@@ -28,6 +28,11 @@ def outputs(args):
     return {"dis_abs": "dis_abs_cvx_train_skip", "dis_test": "dis_test_cvx_train_skip"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "cvx_train_skip, sigma > 0" if args.sigma > 0 else "cvx_train_skip"
+
+
 def trial(n, d, rng, args):
     return trials.skip_distance_trial(n, d, rng, args, "skip_train", beta=args.beta)
 

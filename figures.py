@@ -268,12 +268,13 @@ CHOICES = [
 # core busy with the second worker): fixed + scale (n / 100)^n_power (d / 50)^d_power,
 # fitted by `python bench/cost_model.py --fit` (2026-11-30, load 0.3 before it started)
 # on the cells it lists; that bench prints each cell's measured time beside this model.
-# Keys: cost_key. Trained nets: per trial of a cell of 10, batched as the runs batch them;
-# their size term is the bench's times 0.44, calibrated on a whole Figure 8 panel at paper
-# scale (ncvx_train_skip --n 400 --d 100 --sample 10 --sigma 0: 281.5 s on 2 workers,
-# where the bench's cells added up to 602 s; the bench times each cell alone after a
-# small warm-up, and torch's large cells run faster inside a long run). The normalisation
-# nets take the same factor, unmeasured at paper scale; at quick scale both match (0.94-1.02).
+# Keys: each script's cost_key(args) (its contract). Trained nets: per trial of a cell of
+# 10, batched as the runs batch them; their size term is the bench's times 0.44,
+# calibrated on a whole Figure 8 panel at paper scale (ncvx_train_skip --n 400 --d 100
+# --sample 10 --sigma 0: 281.5 s on 2 workers, where the bench's cells added up to 602 s;
+# the bench times each cell alone after a small warm-up, and torch's large cells run
+# faster inside a long run). The normalisation nets take the same factor, unmeasured at
+# paper scale; at quick scale both match (0.94-1.02).
 COST = {
     "rec_rate_skip": (0.01435, 0.01502, 1.359, 1.195),
     "minnrm_skip": (0.01077, 0.01099, 2.36, 0.3181),
@@ -302,23 +303,6 @@ MIXED = {
 FIXED_PER_CELL = ("ncvx_train_skip", "ncvx_train_norm")
 # a run's start-up beside its trials: imports, and the worker processes importing the suite
 RUN_START_S = {"convex": 1.6, "trained": 5.6}  # measured by bench/cost_model.py
-
-
-def cost_key(script, args):
-    """The COST or MIXED entry of a run: the script, with the route its settings take.
-    Noiseless (12) and (14) solve fast where the planted model is recovered, so the
-    min-norm scripts at sigma = 0 cost what the recovery scripts cost, and one planted
-    normalised neuron (recovered from n = d on) has its own law."""
-    sigma = getattr(args, "sigma", 0.0)
-    if script == "rec_rate_skip" and args.program == "11":
-        return "rec_rate_skip (11)"
-    if script.startswith("cvx_train") and sigma > 0:
-        return f"{script}, sigma > 0"
-    if script == "minnrm_skip" and sigma == 0:
-        return "rec_rate_skip"
-    if script in ("rec_rate_norm", "minnrm_norm") and sigma == 0:
-        return "rec_rate_norm, 1 neuron" if args.neu == 1 else "rec_rate_norm"
-    return script
 
 
 def trial_seconds(key, n, d):
@@ -411,7 +395,7 @@ def estimate(figure, scale, workers=2):
         args = parsed(panel, arguments(figure, panel, scale, "results/"))
         sizes = cell_sizes(panel, args)
         trials += len(sizes) * args.sample
-        key = cost_key(panel.script, args)
+        key = importlib.import_module(panel.script).cost_key(args)
         seconds += sum(cell_seconds(key, n, d, args.sample) for n, d in sizes) / workers
         seconds += RUN_START_S["trained" if panel.script.startswith("ncvx") else "convex"]
     return trials, seconds

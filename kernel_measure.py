@@ -89,6 +89,11 @@ def outputs(args):
     return {"measure": f"kernel_measure_{args.model}", "lambda_min": f"kernel_lambda_min_{args.model}"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "kernel_measure"  # an extension: figures.py times it as a whole (Extension.seconds)
+
+
 def matching(grid, other):
     """Indices into grid of the values of other (which must all be in grid)."""
     positions = {value: i for i, value in enumerate(grid)}

@@ -39,6 +39,11 @@ def outputs(args):
     """{metric: file prefix} of the arrays a run writes."""
     return {"rec": "rec_rate_lasso_skip", "active": "num_active_lasso_skip", "dis_abs": "dis_abs_lasso_skip"}
 
+
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "lasso_skip"
+
 LAM_FLOOR = 1e-6  # lambda seeds its cell as round(1e6 lambda); smaller values would share seeds
 
 

@@ -28,6 +28,13 @@ def outputs(args):
     return {"dis_abs": "dis_abs_minnrm_norm"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    if args.sigma > 0:
+        return "minnrm_norm"
+    return "rec_rate_norm, 1 neuron" if args.neu == 1 else "rec_rate_norm"  # noiseless (14): as recovery
+
+
 def trial(n, d, rng, args):
     return trials.norm_distance_trial(n, d, rng, args, "14")
 

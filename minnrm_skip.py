@@ -28,6 +28,11 @@ def outputs(args):
     return {"dis_abs": "dis_abs_minnrm_skip", "dis_test": "dis_test_minnrm_skip"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "minnrm_skip" if args.sigma > 0 else "rec_rate_skip"  # noiseless (12) costs what recovery costs
+
+
 def trial(n, d, rng, args):
     return trials.skip_distance_trial(n, d, rng, args, "12")
 

@@ -30,6 +30,11 @@ def outputs(args):
     return {"dis_test": "dis_test_ncvx_train_norm"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "ncvx_train_norm"
+
+
 def cell(n, d, rngs, args):
     data = [common.norm_planted_data(rng, n, d, **trials.norm_settings(args)) for rng in rngs]
     tests = [common.norm_test_data(rng, n, d, planted, optx=args.optx) for rng, (_, planted, _) in zip(rngs, data)]

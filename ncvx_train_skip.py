@@ -29,6 +29,11 @@ def outputs(args):
     return {"dis_test": "dis_test_ncvx_train_skip", "dis_abs": "dis_abs_ncvx_train_skip"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "ncvx_train_skip"
+
+
 def cell(n, d, rngs, args):
     data = [common.linear_planted_data(rng, n, d, **trials.skip_settings(args)) for rng in rngs]
     X_test = [common.sample_data(rng, n, d, args.optx) for rng in rngs]

@@ -28,6 +28,11 @@ def outputs(args):
     return {"nic": "nic_norm"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "nic_norm"
+
+
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, **trials.norm_settings(args), num_directions=max(2 * n, 50))
     targets = common.norm_targets(instance["blocks"], instance["planted_columns"], instance["w"])

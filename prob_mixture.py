@@ -42,6 +42,11 @@ def outputs(args):
     """{metric: file prefix} of the arrays a run writes."""
     return {"prob": "prob_mixture"}
 
+
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "prob_mixture"  # per draw
+
 MEANS_STREAM = 1  # the spawn key of a point's means generator: apart from every draw's
 
 

@@ -29,6 +29,11 @@ def outputs(args):
     return {"rec": "rec_rate_norm"}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "rec_rate_norm, 1 neuron" if args.neu == 1 else "rec_rate_norm"  # one neuron: recovered from n = d
+
+
 def trial(n, d, rng, args):
     instance = common.norm_instance(rng, n, d, **trials.norm_settings(args))
     program = common.norm_program(instance, "14")

@@ -33,6 +33,11 @@ def outputs(args):
     return {"rec": PREFIXES[args.program]}
 
 
+def cost_key(args):
+    """The figures.COST (or MIXED) entry whose cost law a trial of this run follows."""
+    return "rec_rate_skip (11)" if args.program == "11" else "rec_rate_skip"
+
+
 
 def trial(n, d, rng, args):
     instance = common.skip_instance(rng, n, d, **trials.skip_settings(args))

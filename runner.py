@@ -525,7 +525,8 @@ def every_cell(n, d, args):
 #   axes(args)      its grid, ((name, values), (name, values)); default_axes for (n, d)
 #   skip_cell(n, d, args)  why a cell is not run, or None; every_cell runs them all
 #   outputs(args)   {metric: file prefix} of the arrays a run writes
-CONTRACT = ("WITH_SIGMA", "BATCHED", "NEUTRAL_FLAGS", "TOLERANCES", "axes", "skip_cell", "outputs")
+#   cost_key(args)  the entry of figures.py's cost model whose law its trials follow
+CONTRACT = ("WITH_SIGMA", "BATCHED", "NEUTRAL_FLAGS", "TOLERANCES", "axes", "skip_cell", "outputs", "cost_key")
 
 
 def run_script(script, args, work, details_prefix):

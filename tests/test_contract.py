@@ -33,15 +33,18 @@ def test_every_catalog_panel_draws_an_array_its_script_writes():
     for name, figure in figures.CATALOG.items():
         for panel in figure.panels:
             args = figures.parsed(panel, figures.arguments(figure, panel, "quick", "results/"))
-            written = importlib.import_module(panel.script).outputs(args).values()
+            script = importlib.import_module(panel.script)
+            written = script.outputs(args).values()
             assert panel.array in written, (name, panel.title, panel.array, list(written))
+            assert script.cost_key(args) in {**figures.COST, **figures.MIXED}, (name, panel.title)
 
 
 def test_figures_names_no_script():
     """figures.py reads the contract: no list of scripts by name for file names, batching or skipped cells."""
     with open(importlib.import_module("figures").__file__) as stream:
         source = stream.read()
-    for leftover in ("NOISELESS_SCRIPTS", "BATCHED_SCRIPTS", 'endswith("_norm")', 'hasattr(module, "axes")'):
+    for leftover in ("NOISELESS_SCRIPTS", "BATCHED_SCRIPTS", 'endswith("_norm")', 'hasattr(module, "axes")',
+                     'script == "', "args.program"):
         assert leftover not in source
 
 
