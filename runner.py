@@ -294,7 +294,7 @@ def _run_task(work, batched, metrics, n, d, trials, seed, args):
     trials of a cell. An exception fails the unit's trials, not the grid."""
     try:
         rngs = [trial_rng(seed, n, d, t) for t in trials]
-        with _blas_controller().limit(limits=1, user_api="blas"):  # see the README: threaded BLAS
+        with _blas_controller().limit(limits=1, user_api="blas"):  # threaded BLAS on busy cores: 50-100x slower
             results = work(n, d, rngs, args) if batched else [work(n, d, rngs[0], args)]
     except Exception as error:  # a failed trial is a result: recorded, never fatal
         results = [failed_trial(metrics, error) for _ in trials]
