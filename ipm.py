@@ -75,15 +75,20 @@ class MaskedBlocks:
     share a group, so their Gram contributions are summed before any product.
     """
 
-    def __init__(self, X, masks, group, sign):
+    def __init__(self, X, masks, group, sign, XXt=None):
         self.X, self.masks = X, masks
         self.group, self.sign = np.asarray(group), np.asarray(sign, dtype=float)
         self.n, self.dim = X.shape
         self.count = len(self.group)
-        self._XXt = X @ X.T
+        self._XXt = X @ X.T if XXt is None else XXt
         # (12) has one block per mask, all positive: skip the gathers and sign flips
         self._plain = self.count == masks.shape[1] and np.array_equal(self.group, np.arange(self.count)) \
             and bool(np.all(self.sign == 1))
+
+    def subset(self, indices):
+        """The blocks `indices` alone, with only the masks they use."""
+        used, local = np.unique(self.group[indices], return_inverse=True)
+        return MaskedBlocks(self.X, self.masks[:, used], local, self.sign[indices], self._XXt)
 
     def apply(self, U):
         """sum_j A_j u_j for U (K, d)."""
@@ -132,6 +137,11 @@ class DenseBlocks:
         self.count = len(self.group)
         self._side_by_side = U.transpose(1, 0, 2).reshape(self.n, -1)  # [U_1 ... U_G], (n, G k)
         self._projectors = None
+
+    def subset(self, indices):
+        """The blocks `indices` alone, with only the whitened blocks they use."""
+        used, local = np.unique(self.group[indices], return_inverse=True)
+        return DenseBlocks(self.U[used], local, self.sign[indices])
 
     def apply(self, V):
         per_group = _group_sum(self.sign[:, None] * V, self.group, len(self.U))
@@ -195,12 +205,20 @@ class SignCones:
     def __init__(self, sigma, X, group, constrained, maps=None):
         self.sigma, self.X, self.maps = sigma, X, maps
         self.group, self.constrained = np.asarray(group), np.asarray(constrained, dtype=bool)
-        self.rows = sigma.shape[0]
+        self.rows, self.count = sigma.shape[0], len(self.group)
         self.dim = X.shape[1] if maps is None else maps.shape[2]
         self._signs = self.sigma.T[self.group] * self.constrained[:, None]  # (K, n), zero rows off the cones
         self._slot = _slots(self.group)
         self._slots = int(self._slot.max(initial=0)) + 1
         self._outer = None  # upper triangles of the rows' outer products x_n x_n^T, formed on first use
+
+    def subset(self, indices):
+        """The cones of the blocks `indices` alone, with only the groups they use."""
+        used, local = np.unique(self.group[indices], return_inverse=True)
+        subset = SignCones(self.sigma[:, used], self.X, local, self.constrained[indices],
+                           None if self.maps is None else self.maps[used])
+        subset._outer = self._outer
+        return subset
 
     def _per_group(self, values):
         """Scatter (K, width) block rows into a (G, width, slots) stack."""
@@ -266,21 +284,28 @@ def _slots(group):
 def _combine_factors(F, group, size):
     """Factors F_g (size, k, r') with F_g F_g^T = sum over the group's blocks of F_j F_j^T.
 
-    Blocks alone in their group keep their factor; otherwise the group's factors are
-    stacked side by side, [F_u F_v], and reduced to one triangular factor
-    (_upper_factor), which keeps the sum positive semi-definite in floating point."""
+    Blocks alone in their group keep their factor; only the groups of several blocks
+    have their factors stacked side by side, [F_u F_v], and reduced to one triangular
+    factor (_upper_factor), which keeps the sum positive semi-definite in floating point."""
     counts = np.bincount(group, minlength=size)
+    K, k, r = F.shape
     if counts.max() == 1 and len(group) == size:
         order = np.empty(size, dtype=int)
         order[group] = np.arange(size)
         return F[order]
-    K, k, r = F.shape
-    slot = _slots(group)
-    stacked = np.zeros((size, counts.max() * r, k))
+    alone = counts[group] == 1
+    shared = np.flatnonzero(counts > 1)
+    slot, position_of = _slots(group), np.full(size, -1)
+    position_of[shared] = np.arange(len(shared))
+    stacked = np.zeros((len(shared), counts.max() * r, k))
     for position in range(counts.max()):
-        members = slot == position
-        stacked[group[members], position * r:(position + 1) * r] = F[members].transpose(0, 2, 1)
-    return _upper_factor(stacked).transpose(0, 2, 1)
+        members = (slot == position) & ~alone
+        stacked[position_of[group[members]], position * r:(position + 1) * r] = F[members].transpose(0, 2, 1)
+    reduced = _upper_factor(stacked).transpose(0, 2, 1)
+    combined = np.zeros((size, k, max(r, reduced.shape[2])))
+    combined[group[alone], :, :r] = F[alone]
+    combined[shared, :, : reduced.shape[2]] = reduced
+    return combined
 
 
 def _upper_factor(F, identity=False):
@@ -460,7 +485,7 @@ class _Best:
     dual: float
 
 
-def _start_point(blocks, y, kappa, cones, y_scale):
+def _start_point(blocks, y, kappa, cones, coned, y_scale):
     """The first iterate: the least-norm primal point u, t_j = ||u_j|| + 1, lam = 0 (so
     s_j = (1, 0)), and for the linear cones zeta small enough that s = (1, -G^T zeta)
     is interior and z = (G u)_+ + 0.1; None when y is outside the range of the blocks
@@ -475,11 +500,10 @@ def _start_point(blocks, y, kappa, cones, y_scale):
     if kappa == 0 and cones is None and np.linalg.norm(blocks.apply(u) - y) > 1e-8 * y_scale:
         return None
     state = _State(t=np.linalg.norm(u, axis=1) + 1.0, u=u, lam=np.zeros(n))
-    if cones is not None:
-        state.mask = np.repeat(cones.constrained[:, None], cones.rows, axis=1)
-        ones_adjoint = np.linalg.norm(cones.adjoint(state.mask.astype(float)), axis=1).max()
-        state.zeta = np.where(state.mask, 0.5 / max(ones_adjoint, 1.0), 0.0)
-        state.z = np.where(state.mask, np.maximum(cones.value(u), 0.0) + 0.1, 1.0)
+    if cones is not None:  # cones: the coned blocks' (_Parts.cones), coned their indices
+        ones = np.ones((cones.count, cones.rows))
+        state.zeta = 0.5 / max(np.linalg.norm(cones.adjoint(ones), axis=1).max(initial=0.0), 1.0) * ones
+        state.z = np.maximum(cones.value(u[coned]), 0.0) + 0.1
     return state
 
 
@@ -492,15 +516,16 @@ def _start_point(blocks, y, kappa, cones, y_scale):
 def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
     n, K, k = len(y), blocks.count, blocks.dim
     y_scale = max(1.0, np.linalg.norm(y))
-    state = _start_point(blocks, y, kappa, cones, y_scale)
+    parts = None if cones is None or not cones.constrained.any() else _Parts(blocks, cones)
+    state = _start_point(blocks, y, kappa, parts and parts.cones, parts and parts.coned, y_scale)
     if state is None:
         return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
                              np.inf, np.inf, np.inf, 0, "infeasible")
-    iteration_of = _Newton if cones is None else _ConeNewton
-    degree = K + (0 if cones is None else int(state.mask.sum()))
+    iteration_of = _Newton if parts is None else _ConeNewton
+    degree = K + (0 if parts is None else state.z.size)
 
     best, iterations, short_steps, stop = None, 0, 0, "max_iterations"
-    newton = iteration_of(blocks, cones, y, kappa, state)
+    newton = iteration_of(blocks, parts, y, kappa, state)
     for iteration in range(max_iterations + 1):
         measures = newton.measures(y_scale)
         if not np.all(np.isfinite(measures)):
@@ -534,7 +559,7 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         # the step length is exact in the scaled space; mapped back through an
         # ill-conditioned W it can still land outside a cone: halve it until it does not
         for _ in range(BACKTRACKS):
-            candidate = iteration_of(blocks, cones, y, kappa, state.moved(step, alpha_primal, alpha_dual))
+            candidate = iteration_of(blocks, parts, y, kappa, state.moved(step, alpha_primal, alpha_dual))
             if candidate.interior():
                 break
             alpha_primal, alpha_dual = alpha_primal / 2, alpha_dual / 2
@@ -545,17 +570,29 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         iterations = iteration + 1
 
     if best is None:  # the start point itself was not finite
-        return BlockSolution(state.u, state.lam, state.zeta, np.nan, np.nan, np.inf, np.inf, np.inf, 0, "non_finite")
+        return BlockSolution(state.u, state.lam, _every_block(state.zeta, parts, cones), np.nan, np.nan,
+                             np.inf, np.inf, np.inf, 0, "non_finite")
     residual, gap, complementarity = best.measures
     status = "optimal" if max(residual, gap, complementarity) <= tolerance else stop
-    return BlockSolution(best.state.u, best.state.lam, best.state.zeta, float(best.primal), float(best.dual),
-                         float(residual), float(gap), float(complementarity), iterations, status)
+    return BlockSolution(best.state.u, best.state.lam, _every_block(best.state.zeta, parts, cones),
+                         float(best.primal), float(best.dual), float(residual), float(gap), float(complementarity),
+                         iterations, status)
+
+
+def _every_block(zeta, parts, cones):
+    """The coned blocks' cone duals (len(coned), n) as (K, n), zero rows for the free blocks."""
+    if cones is None:
+        return None
+    every = np.zeros((len(cones.constrained), cones.rows))
+    if parts is not None:
+        every[parts.coned] = zeta
+    return every
 
 
 @dataclass
 class _State:
     """An iterate: cone points x_j = (t_j, u_j), the dual lam, and for the linear
-    cones their slacks z (K, n) and duals zeta (K, n) with the mask of real rows.
+    cones of the coned blocks their slacks z and duals zeta (len(coned), n).
     The cone duals s_j are not stored: s_j = (1, -A_j^T lam - G_j^T zeta_j)."""
 
     t: np.ndarray
@@ -563,14 +600,13 @@ class _State:
     lam: np.ndarray
     z: np.ndarray | None = None
     zeta: np.ndarray | None = None
-    mask: np.ndarray | None = None
 
     def copy(self):
         return _State(**{name: None if value is None else value.copy() for name, value in vars(self).items()})
 
     def moved(self, step, alpha_primal, alpha_dual):
         moved = _State(self.t + alpha_primal * step.dx0, self.u + alpha_primal * step.dx1,
-                       self.lam + alpha_dual * step.d_lam, mask=self.mask)
+                       self.lam + alpha_dual * step.d_lam)
         if self.z is not None:
             moved.z, moved.zeta = self.z + alpha_primal * step.d_z, self.zeta + alpha_dual * step.d_zeta
         return moved
@@ -605,8 +641,9 @@ class _Factors:
     omega: np.ndarray | None = None
     R_H: np.ndarray | None = None
 
-    def scale(self, a0, a1, inverse=False):
-        return _scale(self.theta, self.h0, self.h1, a0, a1, inverse=inverse)
+    def scale(self, a0, a1, inverse=False, blocks=slice(None)):
+        """W a (or W^{-1} a) for every block, or for the given blocks' rows a."""
+        return _scale(self.theta[blocks], self.h0[blocks], self.h1[blocks], a0, a1, inverse=inverse)
 
     def solve(self, rhs, refine):
         """(M + kappa I) d_lam = rhs by the Cholesky factor; in the corrector one step of
@@ -716,35 +753,57 @@ class _Newton:
                          self.s0, self.s1 + alpha_dual * step.ds1)
 
 
+class _Parts:
+    """The blocks of a program with linear cones, split once per solve: `free` (no linear
+    cone: the linear neuron w0, and the blocks a lazy-cone solve leaves free) keep the
+    rank-one Hessian of _Newton; `coned` get the dense one. cones: the SignCones of the
+    coned blocks alone, whose slacks z and duals zeta are (len(coned), n)."""
+
+    def __init__(self, blocks, cones):
+        self.coned = np.flatnonzero(cones.constrained)
+        self.free = np.flatnonzero(~cones.constrained)
+        self.free_blocks = blocks.subset(self.free) if self.free.size else None
+        self.coned_blocks = blocks.subset(self.coned)
+        self.cones = cones.subset(self.coned)
+        self.rows = cones.rows
+
+
 class _ConeNewton(_Newton):
     """One iteration with the linear cones G_j u_j = z_j >= 0 of the exact forms too:
     their slacks z and duals zeta join the residuals, the complementarity and the
-    steps, and each block's Hessian H_j = W_j^2 + G_j^T Omega_j G_j is dense."""
+    steps, and each coned block's Hessian H_j = W_j^2 + G_j^T Omega_j G_j is dense;
+    the free blocks keep W_j^2 (parts: _Parts)."""
 
-    def __init__(self, blocks, cones, y, kappa, state):
-        super().__init__(blocks, cones, y, kappa, state)
-        self.r_g = np.where(state.mask, state.z - cones.value(state.u), 0.0)
-        self.complementarity += np.sum(state.z * state.zeta * state.mask)
+    def __init__(self, blocks, parts, y, kappa, state):
+        self.parts = parts
+        super().__init__(blocks, parts.cones, y, kappa, state)
+        self.r_g = state.z - parts.cones.value(state.u[parts.coned])
+        self.complementarity += np.sum(state.z * state.zeta)
 
     def _dual_slack(self):
         """s1 = -A^T lam - G^T zeta."""
-        return super()._dual_slack() - self.cones.adjoint(self.state.zeta)
+        s1 = super()._dual_slack()
+        s1[self.parts.coned] -= self.cones.adjoint(self.state.zeta)
+        return s1
 
     def interior(self):
         state = self.state
-        return super().interior() and bool(np.all(state.z[state.mask] > 0) and np.all(state.zeta[state.mask] > 0))
+        return super().interior() and bool(np.all(state.z > 0) and np.all(state.zeta > 0))
 
     def measures(self, y_scale):
         residual, gap, complementarity = super().measures(y_scale)
         return max(residual, np.linalg.norm(self.r_g) / y_scale), gap, complementarity
 
     def _system_matrix(self, factors):
-        """M = sum_j A_j H_j^{-1} A_j^T with H = W^2 + G^T Omega G = W (I + F^T F) W, F =
-        Omega^(1/2) G W^{-1}: the middle matrix has eigenvalues >= 1 even where W^2 and
-        Omega span twenty orders of magnitude, and the R of a QR of [F; I] factors it
-        without forming it. H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}."""
-        state, cones, theta, h0, h1 = self.state, self.cones, factors.theta, factors.h0, factors.h1
-        factors.omega = np.where(state.mask, state.zeta / state.z, 0.0)
+        """M = sum_j A_j H_j^{-1} A_j^T: the free blocks' rank-one part as in _Newton, and
+        for the coned blocks H = W^2 + G^T Omega G = W (I + F^T F) W, F = Omega^(1/2) G W^{-1}:
+        the middle matrix has eigenvalues >= 1 even where W^2 and Omega span twenty orders
+        of magnitude, and the R of a QR of [F; I] factors it without forming it.
+        H^{-1} = R_H^T R_H with R_H = R^{-T} W^{-1}."""
+        state, cones, parts = self.state, self.cones, self.parts
+        coned, free = parts.coned, parts.free
+        theta, h0, h1 = factors.theta[coned], factors.h0[coned], factors.h1[coned]
+        factors.omega = state.zeta / state.z
         c0, c1 = h0, -h1  # W^{-1} = theta^{-1} (2 c c^T - J)
         middle = _scaled_gram(theta, c0, c1, factors.omega, cones)
         lower, failed = _cholesky_per_block(middle)
@@ -753,14 +812,19 @@ class _ConeNewton(_Newton):
             F = np.sqrt(factors.omega[failed])[:, :, None] * cones.times(spatial, failed)
             lower[failed] = _upper_factor(F, identity=True).transpose(0, 2, 1)
         factors.R_H = _inverse_times_scaling(lower, theta, c0, c1)
-        return self.blocks.gram_factored(factors.R_H[:, :, 1:].transpose(0, 2, 1))
+        M = parts.coned_blocks.gram_factored(factors.R_H[:, :, 1:].transpose(0, 2, 1))
+        if parts.free_blocks is not None:
+            with np.errstate(divide="ignore"):  # see _Newton._system_matrix
+                directions = (np.sqrt(2.0) / factors.theta[free])[:, None] * factors.wb1[free]
+            M += parts.free_blocks.gram_rank_one(factors.theta[free] ** -2.0, directions)
+        return M
 
     def direction(self, factors, sigma_mu, predictor=None):
         """The Newton step towards x o s = sigma_mu e and z zeta = sigma_mu, with
         Mehrotra's second-order term when a predictor step is given."""
         state = self.state
         q0, q1 = self._complementarity_rhs(factors, sigma_mu, predictor)
-        r_lp = np.where(state.mask, sigma_mu - state.z * state.zeta, 0.0)
+        r_lp = sigma_mu - state.z * state.zeta
         if predictor is not None:
             r_lp -= predictor.d_z * predictor.d_zeta
         # Near the optimum the eliminated system loses digits (zeta/z spans twenty orders
@@ -777,41 +841,43 @@ class _ConeNewton(_Newton):
             sum_j A_j dx_j + kappa d_lam = r_p,   G_j dx_j - dz_j = r_g,
             W dx + W^{-1} ds = q,   zeta dz + z dzeta = r_lp,
         with ds = (0, -A^T d_lam - G^T dzeta): dx = H^{-1} (W q + G^T lp + (0, A^T d_lam)),
-        lp = (zeta r_g + r_lp) / z."""
-        state, cones, blocks, K = self.state, self.cones, self.blocks, self.blocks.count
-        lp = np.where(state.mask, (state.zeta * r_g + r_lp) / state.z, 0.0)
-        w0, w1 = factors.scale(q0, q1)
-        h = _apply_factored_inverse(factors.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
+        lp = (zeta r_g + r_lp) / z (G, lp and dz only on the coned blocks)."""
+        state, cones, blocks, coned = self.state, self.cones, self.blocks, self.parts.coned
+        lp = (state.zeta * r_g + r_lp) / state.z
+        h = np.column_stack(factors.scale(q0, q1, inverse=True))  # W^{-2} W q on the free blocks
+        w0, w1 = factors.scale(q0[coned], q1[coned], blocks=coned)
+        h[coned] = _apply_factored_inverse(factors.R_H, np.column_stack([w0, w1 + cones.adjoint(lp)]))
         d_lam = factors.solve(r_p - blocks.apply(h[:, 1:]), refine=False)
         g = blocks.adjoint(d_lam)
-        dx = h + _apply_factored_inverse(factors.R_H, np.column_stack([np.zeros(K), g]))
-        g_dx = cones.value(dx[:, 1:])
-        d_zeta = np.where(state.mask, lp - factors.omega * g_dx, 0.0)
-        d_z = np.where(state.mask, g_dx - r_g, 0.0)
-        return _Step(d_lam, dx[:, 0], dx[:, 1:], -g - cones.adjoint(d_zeta), d_z, d_zeta)
+        dx = h + np.column_stack(_inverse_hessian(factors.theta, factors.wb0, factors.wb1, np.zeros(blocks.count), g))
+        dx[coned] = h[coned] + _apply_factored_inverse(factors.R_H, np.column_stack([np.zeros(len(coned)), g[coned]]))
+        g_dx = cones.value(dx[coned, 1:])
+        d_zeta = lp - factors.omega * g_dx
+        ds1 = -g
+        ds1[coned] -= cones.adjoint(d_zeta)
+        return _Step(d_lam, dx[:, 0], dx[:, 1:], ds1, g_dx - r_g, d_zeta)
 
     def _cone_residuals(self, factors, step, r_p, r_g, q0, q1, r_lp):
         """What the computed step leaves of each equation of _cone_step, in its order."""
         state, cones = self.state, self.cones
         e_p = r_p - self.blocks.apply(step.dx1) - self.kappa * step.d_lam
-        e_g = np.where(state.mask, r_g - cones.value(step.dx1) + step.d_z, 0.0)
+        e_g = r_g - cones.value(step.dx1[self.parts.coned]) + step.d_z
         wx0, wx1 = factors.scale(step.dx0, step.dx1)
         ws0, ws1 = factors.scale(np.zeros_like(step.dx0), step.ds1, inverse=True)
-        e_lp = np.where(state.mask, r_lp - state.zeta * step.d_z - state.z * step.d_zeta, 0.0)
+        e_lp = r_lp - state.zeta * step.d_z - state.z * step.d_zeta
         return e_p, e_g, q0 - wx0 - ws0, q1 - wx1 - ws1, e_lp
 
     def _largest_steps(self, factors, step):
         """The second-order cones' largest steps, and those of z, zeta >= 0."""
         alpha_primal, alpha_dual = super()._largest_steps(factors, step)
-        mask = self.state.mask
-        alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z[mask], step.d_z[mask]).min(initial=np.inf))
-        alpha_dual = min(alpha_dual, _nonnegative_step(self.state.zeta[mask], step.d_zeta[mask]).min(initial=np.inf))
+        alpha_primal = min(alpha_primal, _nonnegative_step(self.state.z, step.d_z).min(initial=np.inf))
+        alpha_dual = min(alpha_dual, _nonnegative_step(self.state.zeta, step.d_zeta).min(initial=np.inf))
         return alpha_primal, alpha_dual
 
     def complementarity_after(self, step, alpha_primal, alpha_dual):
         state = self.state
         return super().complementarity_after(step, alpha_primal, alpha_dual) + np.sum(
-            state.mask * (state.z + alpha_primal * step.d_z) * (state.zeta + alpha_dual * step.d_zeta))
+            (state.z + alpha_primal * step.d_z) * (state.zeta + alpha_dual * step.d_zeta))
 
 
 def _pair_gap(t, u, s0, s1):

@@ -18,6 +18,7 @@ import dataclasses
 import functools
 import warnings
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.optimize
@@ -34,20 +35,25 @@ ACCURACY = 1e-6
 # The structured solver reaches 1e-9; its solves are held to tighter limits.
 STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, "dual_infeasibility": 1e-7}
 # The exact forms' working set (_exact_by_working_set): it starts from the blocks whose
-# relaxed dual constraint is within WORKING_SET_START of tight, takes in a left-out block
+# relaxed dual constraint is within WORKING_SET_START of tight; after each round it keeps
+# the blocks above WORKING_SET_ZERO of the largest and takes in every left-out block
 # whose dual constraint is violated by more than WORKING_SET_SLACK (the certificate then
-# allows 1e-7), and gives way to the whole program once it holds more than
-# WORKING_SET_MAX_SHARE of the blocks. Used for the skip training form with at least
-# WORKING_SET_MIN_PATTERNS patterns, where it measured 1.5x faster than the whole program
-# at (400, 100) (two rounds ending near 40% of the blocks); at (200, 50) it saved nothing
-# (the whole program's fixed costs weigh more), and on the normalisation training form
-# it took four rounds to 55% of the blocks at (400, 80) and 1.6x the time, so those
-# solve the whole program.
-WORKING_SET_FORMS = ("skip_train",)
+# allows 1e-7); a left-out block whose batched bound stays above 1 + WORKING_SET_CLEAR
+# is taken in without its exact NNLS. It gives way to the whole program once it holds
+# more than WORKING_SET_MAX_SHARE of the blocks or after WORKING_SET_MAX_ROUNDS rounds.
+# Used for the training forms with at least WORKING_SET_MIN_PATTERNS patterns: at
+# (400, 100) and (400, 80) it ends in two to five rounds on about 15% of the blocks,
+# 2.3x (skip) and 1.3x (normalisation) faster than the whole program (docs/math.md,
+# section 5); at (200, 50) it saves nothing, since the whole program costs little more
+# than two of its rounds.
+WORKING_SET_FORMS = ("skip_train", "norm_train")
 WORKING_SET_MIN_PATTERNS = 300
 WORKING_SET_START = 1e-3
 WORKING_SET_SLACK = 1e-9
-WORKING_SET_MAX_SHARE = 0.5
+WORKING_SET_MAX_SHARE = 0.6
+WORKING_SET_MAX_ROUNDS = 8
+WORKING_SET_ZERO = 1e-7
+WORKING_SET_CLEAR = 0.05
 
 # Clarabel stalls near a 2e-8 primal residual on these programs (the optimum sits
 # at the apex of most second-order cones) and then reports "AlmostSolved" against
@@ -543,16 +549,29 @@ def primal_checks(program, problem):
 # (blocks sharing a pattern), and for the exact forms the cones G_j.
 
 
+class Selection(NamedTuple):
+    """The blocks an exact-form solve carries, one entry per block: its pattern
+    (columns) and sign (+1: u_i, -1: v_i). Blocks not selected are held at 0."""
+
+    columns: np.ndarray
+    signs: np.ndarray
+
+    def take(self, keep):
+        """The selection of the blocks `keep` (a mask or indices) alone."""
+        return Selection(self.columns[keep], self.signs[keep])
+
+
 def every_exact_block(m):
-    """(columns, signs) of all 2m blocks of an exact form: u_1 .. u_m (sign +1), then v_1 .. v_m (sign -1)."""
-    return np.r_[np.arange(m), np.arange(m)], np.r_[np.ones(m), -np.ones(m)]
+    """The Selection of all 2m blocks of an exact form: u_1 .. u_m (sign +1), then v_1 ..
+    v_m (sign -1)."""
+    return Selection(np.r_[np.arange(m), np.arange(m)], np.r_[np.ones(m), -np.ones(m)])
 
 
 def _skip_block_program(program, exact, selection=None):
     """(12): blocks X, D_1 X, ..., D_m X. Exact forms: X, then for each selected block
-    sign * D_i X (u_i: +1, v_i: -1) with the cone (2 D_i - I) X; selection (columns,
-    signs), default every block (u_i then v_i). Only the selected patterns' masks are
-    kept, so a working set costs what its own blocks cost."""
+    sign * D_i X (u_i: +1, v_i: -1) with the cone (2 D_i - I) X; selection a Selection,
+    default every block (u_i then v_i). Only the selected patterns' masks are kept, so a
+    working set costs what its own blocks cost. The linear neuron X has no cone."""
     X, patterns = program.X, program.patterns
     n, m = patterns.shape
     if not exact:
@@ -703,11 +722,11 @@ def solve_structured(program):
     return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))
 
 
-def _exact_on(program, kappa, selection):
+def _exact_on(program, kappa, selection, tolerance=ipm.TOLERANCE):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
     result on the whole program, with zero duals on the left-out blocks' cones."""
     blocks, cones = program.form.block_program(program, exact=True, selection=selection)
-    exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
+    exact = ipm.solve_blocks(blocks, program.y, kappa, cones, tolerance=tolerance)
     m = program.patterns.shape[1]
     full_duals = np.zeros((len(program.y), 2 * m))
     columns, signs = selection
@@ -716,32 +735,52 @@ def _exact_on(program, kappa, selection):
 
 
 def _exact_by_working_set(program, kappa, relaxed_dual):
-    """The regularised exact form solved over a working set of blocks (kappa > 0).
+    """An exact form solved over a working set of blocks (used for the training forms,
+    kappa > 0; with kappa = 0 a set whose blocks cannot fit y ends it, and the tests run
+    it on (11) and (13) too).
 
     A block u_i (or v_i) left out, i.e. held at 0, is optimal for the whole program
     when its dual constraint min_{zeta >= 0} ||A_i^T lam + G_i^T zeta|| <= 1 holds
     (exact_block_dual). The set starts from the blocks that the relaxation's dual
     (feasible for the exact form: zeta = 0) holds tight, ||A_i^T lam|| >= 1 - 1e-3;
-    each round solves the exact form on the set and adds every left-out block whose
-    constraint the new dual violates, until none does. The returned solution is
-    certified on the whole program with the left-out blocks' zeta, like any other.
-    (The optimum is sparse: at (400, 100) about a quarter of the blocks are active.)
+    each round solves the exact form on the set, keeps the blocks that are nonzero
+    at its solution and takes in every left-out block whose constraint the new dual
+    violates, until none does. Where the optimum is not unique a block can be violated,
+    taken in and left at 0 round after round; a block taken in again after it was
+    dropped is therefore kept from then on, so no set repeats. The returned solution is certified on the whole
+    program with the left-out blocks' zeta, like any other. (The optimum is sparse:
+    at (400, 100) about 12% of the blocks are active; a round costs about what its
+    blocks cost, so dropping the set's zero blocks keeps the rounds small.)
 
     Returns None, for the caller to solve the whole program, once the set holds more
-    than WORKING_SET_MAX_SHARE of the blocks or a round's solve is not optimal."""
+    than WORKING_SET_MAX_SHARE of the blocks, after WORKING_SET_MAX_ROUNDS rounds, or
+    when a round's solve is not optimal."""
     m = program.patterns.shape[1]
-    columns, signs = every_exact_block(m)
+    every = every_exact_block(m)
     active = _exact_correlation_norms(program, relaxed_dual) >= 1.0 - WORKING_SET_START
-    while active.sum() <= WORKING_SET_MAX_SHARE * len(active):
-        solution = _exact_on(program, kappa, (columns[active], signs[active]))
+    dropped_before, kept = np.zeros_like(active), np.zeros_like(active)
+    for _ in range(WORKING_SET_MAX_ROUNDS):
+        if active.sum() > WORKING_SET_MAX_SHARE * len(active):
+            return None
+        solution = _exact_on(program, kappa, every.take(active))
         if solution.status != "optimal":
             return None
         violation, cone_duals = _left_out_duals(program, solution.dual, ~active)
         violated = violation > 1.0 + WORKING_SET_SLACK
         if not violated.any():
             return dataclasses.replace(_with_cone_duals(program, solution, cone_duals, ~active), route="working set")
-        active |= violated
+        kept |= violated & dropped_before
+        carried = active & (_nonzero_blocks(solution.primal) | kept)
+        dropped_before |= active & ~carried
+        active = carried | violated
     return None
+
+
+def _nonzero_blocks(primal):
+    """The exact form's 2m blocks (u_i, then v_i) that are not at the apex: norm above
+    WORKING_SET_ZERO times the largest block's."""
+    norms = np.linalg.norm(np.hstack([primal["U"], primal["V"]]), axis=0)
+    return norms > WORKING_SET_ZERO * norms.max(initial=0.0)
 
 
 def _with_cone_duals(program, solution, cone_duals, left_out):
@@ -793,42 +832,67 @@ def _left_out_duals(program, dual, left_out):
 
     Most left-out blocks are far inside their dual constraint; a batched projected
     gradient on the non-negative least-squares problem (_projected_gradient_duals)
-    shows that for them (any zeta >= 0 with ||a + G^T zeta|| <= 1 does), and only the
-    rest get an exact NNLS solve."""
+    shows that for them (any zeta >= 0 with ||a + G^T zeta|| <= 1 does). A block whose
+    bound stays above 1 + WORKING_SET_CLEAR is reported with that bound (an upper bound
+    on its value: it is taken into the set as violated; at (400, 100) one such block in
+    about 270 was not), and only the blocks in between get an exact NNLS solve."""
     m, n = program.patterns.shape[1], len(program.y)
     correlations = _exact_correlations(program, dual)
     values, cone_duals = np.zeros(2 * m), np.zeros((n, 2 * m))
     blocks = np.flatnonzero(left_out)
     values[blocks] = np.linalg.norm(correlations[:, blocks], axis=0)
     blocks = blocks[values[blocks] > 1.0 + WORKING_SET_SLACK]
-    if program.form.network == "skip" and blocks.size:
+    if blocks.size:
+        maps = None
+        if program.form.network == "norm":  # T_i = V_i S_i^{-1}, of norm 1 / min S_i
+            whitened = [program.blocks[i] for i in blocks % m]
+            maps = (_padded([V / S for _, S, V in whitened], program.X.shape[1], correlations.shape[0]),
+                    np.array([1.0 / S.min() for _, S, _ in whitened]))
         bounds, zetas = _projected_gradient_duals(program.X, 2.0 * program.patterns[:, blocks % m] - 1.0,
-                                                  correlations[:, blocks])
+                                                  correlations[:, blocks], maps)
         values[blocks], cone_duals[:, blocks] = bounds, zetas
-        blocks = blocks[bounds > 1.0 + WORKING_SET_SLACK]
+        blocks = blocks[(bounds > 1.0 + WORKING_SET_SLACK) & (bounds <= 1.0 + WORKING_SET_CLEAR)]
     for block in blocks:
         G = _cone_matrix(program, block % m)
         values[block], cone_duals[:, block] = exact_block_dual(correlations[: G.shape[1], block], G)
     return values, cone_duals
 
 
-def _projected_gradient_duals(X, signs, A, iterations=30):
-    """Upper bounds on min_{zeta >= 0} ||a_b + X^T (s_b o zeta)|| for many blocks at once.
+def _projected_gradient_duals(X, signs, A, maps=None, iterations=100):
+    """Upper bounds on min_{zeta >= 0} ||a_b + G_b^T zeta|| for many blocks at once, with
+    G_b = diag(s_b) X T_b.
 
-    X (n, d); signs (n, B) the diagonals s_b of 2 D_i - I; A (d, B) the vectors a_b.
-    Accelerated projected gradient (FISTA) on 1/2 ||a + X^T (s o zeta)||^2 with step
-    1 / ||X||^2; every iterate is feasible, so its value bounds the minimum from
-    above. Returns the bounds (B,) and the zetas (n, B)."""
-    step = 1.0 / np.linalg.norm(X, 2) ** 2
+    X (n, d); signs (n, B) the diagonals s_b of 2 D_i - I; A (k, B) the vectors a_b;
+    maps: None for T_b = I (the skip forms), or the T_b (B, d, k) (the normalisation
+    forms' V_i S_i^{-1}, zero-padded) with their norms ||T_b|| (B,). Accelerated projected gradient (FISTA) on
+    1/2 ||a + G^T zeta||^2 with step 1 / (||X|| ||T_b||)^2 <= 1 / ||G_b||^2; every iterate
+    is feasible, so its value bounds the minimum from above. Returns the bounds (B,)
+    and the zetas (n, B)."""
+    if maps is None:
+        step = 1.0 / np.linalg.norm(X, 2) ** 2
+
+        def adjoint(Z):  # G_b^T zeta_b for every block, (k, B)
+            return X.T @ (signs * Z)
+
+        def forward(R):  # G_b r_b, (n, B)
+            return signs * (X @ R)
+    else:
+        maps, map_norms = maps
+        step = 1.0 / (np.linalg.norm(X, 2) * map_norms) ** 2
+
+        def adjoint(Z):
+            return np.einsum("bdk,db->kb", maps, X.T @ (signs * Z))
+
+        def forward(R):
+            return signs * (X @ np.einsum("bdk,kb->db", maps, R))
     zeta = np.zeros_like(signs)
     momentum, t = zeta, 1.0
     for _ in range(iterations):
-        residual = A + X.T @ (signs * momentum)
-        updated = np.maximum(momentum - step * signs * (X @ residual), 0.0)
+        updated = np.maximum(momentum - step * forward(A + adjoint(momentum)), 0.0)
         t_next = (1.0 + np.sqrt(1.0 + 4.0 * t * t)) / 2.0
         momentum = updated + ((t - 1.0) / t_next) * (updated - zeta)
         zeta, t = updated, t_next
-    return np.linalg.norm(A + X.T @ (signs * zeta), axis=0), zeta
+    return np.linalg.norm(A + adjoint(zeta), axis=0), zeta
 
 
 # --------------------------------------------------------------------------- solve

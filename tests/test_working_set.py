@@ -1,6 +1,6 @@
-"""The exact training forms solved on a working set of blocks: the same optimum as the whole
-program, certified on all blocks, and a wrong set caught; the stalled instances converge;
-the scripts' arrays do not depend on the worker count."""
+"""The exact forms and their training forms solved on a working set of blocks: the same
+optimum as the whole program, certified on all blocks, and a wrong set caught; the stalled
+instances converge; the scripts' arrays do not depend on the worker count."""
 
 import json
 
@@ -16,18 +16,19 @@ from conftest import run_script
 SEED = 20261130
 
 
-def training_program(family, n, d, sigma, trial, beta=1e-6):
-    """A training form of the skip (11) or normalisation (13) family on the scripts' own data."""
+def training_program(family, n, d, sigma, trial, beta=1e-6, exact=False):
+    """A training form of the skip (11) or normalisation (13) family on the scripts' own data,
+    or with exact the program (11) or (13) itself."""
     rng = runner.trial_rng(SEED, n, d, trial)
     if family == "skip":
         data = common.skip_instance(rng, n, d, optx=0, optw=1, sigma=sigma)
-        return data, programs.Program("skip_train", data["X"], data["y"], data["dmat"], beta=beta)
+        return data, programs.Program("11" if exact else "skip_train", data["X"], data["y"], data["dmat"], beta=beta)
     data = common.norm_instance(rng, n, d, optx=0, optw=0, sigma=sigma, neu=1)
-    return data, common.norm_program(data, "norm_train", beta=beta)
+    return data, common.norm_program(data, "13" if exact else "norm_train", beta=beta)
 
 
 def relaxed_dual(program):
-    build = programs._skip_block_program if program.equation == "skip_train" else programs._norm_block_program
+    build = program.form.block_program
     blocks, _ = build(program, exact=False)
     return ipm.solve_blocks(blocks, program.y, programs.loss_weight(program)).lam
 
@@ -38,14 +39,14 @@ def recovered(family, data, primal):
     return common.norm_recovered(primal["U"] - primal["V"], common.norm_planted_variable(data))
 
 
-# 2 families x 2 noise levels x both sides of n = 2d x 3 trials = 24 instances
-INSTANCES = [(family, n, d, sigma, trial) for family in ("skip", "norm") for sigma in (0.0, 0.1)
-             for n, d in ((15, 10), (40, 10)) for trial in range(3)]
+# (11), (13) and their training forms x 2 noise levels x both sides of n = 2d x 3 trials = 48
+INSTANCES = [(family, exact, n, d, sigma, trial) for family in ("skip", "norm") for exact in (False, True)
+             for sigma in (0.0, 0.1) for n, d in ((15, 10), (40, 10)) for trial in range(3)]
 
 
-@pytest.mark.parametrize("family, n, d, sigma, trial", INSTANCES)
-def test_working_set_gives_the_whole_programs_optimum(family, n, d, sigma, trial, monkeypatch):
-    data, program = training_program(family, n, d, sigma, trial)
+@pytest.mark.parametrize("family, exact, n, d, sigma, trial", INSTANCES)
+def test_working_set_gives_the_whole_programs_optimum(family, exact, n, d, sigma, trial, monkeypatch):
+    data, program = training_program(family, n, d, sigma, trial, exact=exact)
     kappa, m = programs.loss_weight(program), program.patterns.shape[1]
     whole = programs._exact_on(program, kappa, programs.every_exact_block(m))
     assert whole.accepted, whole.checks
