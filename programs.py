@@ -43,7 +43,7 @@ STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, 
 # more than WORKING_SET_MAX_SHARE of the blocks or after WORKING_SET_MAX_ROUNDS rounds.
 # Used for the training forms with at least WORKING_SET_MIN_PATTERNS patterns: at
 # (400, 100) and (400, 80) it ends in two to five rounds on about 15% of the blocks,
-# 2.3x (skip) and 1.3x (normalisation) faster than the whole program (docs/math.md,
+# 2.3x (skip) and 1.1x (normalisation) faster than the whole program (docs/math.md,
 # section 5); at (200, 50) it saves nothing, since the whole program costs little more
 # than two of its rounds.
 WORKING_SET_FORMS = ("skip_train", "norm_train")

@@ -3,7 +3,8 @@
 Times sampled cells of every grid script as the grid runner runs them (runner._run_task:
 one BLAS thread, the scripts' own trial functions and seeds), two worker processes at
 once as a --jobs 2 run has them, and prints for each cell the measured seconds per trial
-beside figures.trial_seconds, their ratio, and whether it is within 1.5x.
+beside figures.trial_seconds (without figures.RUN_FACTOR, the whole-run calibration of
+the noisy training forms), their ratio, and whether it is within 1.5x.
 
     python bench/cost_model.py [--trials 3] [--keys ...]     measured against predicted
     python bench/cost_model.py --fit                          also the fitted COST entries
@@ -130,7 +131,7 @@ def main():
     print(f"{'key':>26} {'n':>4} {'d|lam':>6} {'measured s':>11} {'model s':>9} {'ratio':>6}")
     outside = 0
     for (key, n, second, _), seconds in zip(jobs, measured):
-        predicted = figures.trial_seconds(key, n, 20 if key == "lasso_skip" else second)
+        predicted = figures.trial_seconds(key, n, 20 if key == "lasso_skip" else second, in_a_run=False)
         ratio = seconds / predicted
         outside += not (1 / 1.5 <= ratio <= 1.5)
         print(f"{key:>26} {n:>4} {second:>6} {seconds:11.4f} {predicted:9.4f} {ratio:6.2f}"

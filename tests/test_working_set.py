@@ -134,16 +134,23 @@ def test_stalled_training_form_converges():
     assert programs.solve(program).accepted
 
 
-def test_training_form_arrays_do_not_depend_on_the_worker_count(tmp_path):
+@pytest.mark.parametrize("script, flags, stem", [
+    ("cvx_train_skip.py", (), "dis_abs_cvx_train_skip_n40_d20_w1_X0_sig0.1_sample2"),
+    ("cvx_train_norm.py", ("--neu", "1"), "dis_abs_cvx_train_norm_n40_d20_w0_X0_neu1_sig0.1_sample2"),
+])
+def test_training_form_arrays_do_not_depend_on_the_worker_count(tmp_path, script, flags, stem):
     arrays = {}
     for jobs in ("1", "2"):
         folder = tmp_path / jobs
-        run_script("cvx_train_skip.py", "--n", "40", "--d", "20", "--sample", "2", "--sigma", "0.1",
+        run_script(script, *flags, "--n", "40", "--d", "20", "--sample", "2", "--sigma", "0.1",
                    "--jobs", jobs, "--save_folder", str(folder))
-        stem = "dis_abs_cvx_train_skip_n40_d20_w1_X0_sig0.1_sample2"
         arrays[jobs] = np.load(folder / f"{stem}.npy")
         with open(folder / f"{stem}.json") as stream:
-            routes = json.load(stream)["solver_routes"]
+            sidecar = json.load(stream)
     np.testing.assert_array_equal(arrays["1"], arrays["2"])
-    assert np.isfinite(arrays["1"]).all()
+    # every trial solved and certified, but the cells the script skips (n < d: NaN by design)
+    counts = sidecar["status_counts"]
+    assert set(counts) <= {"optimal", "optimal_inaccurate", "skipped (n < d)"}, counts
+    assert np.isfinite(arrays["1"]).sum() == counts.get("optimal", 0) + counts.get("optimal_inaccurate", 0)
+    routes = sidecar["solver_routes"]
     assert routes.get("working set", 0) + routes.get("exact", 0) > 0, routes
