@@ -14,8 +14,9 @@ squares on the log of the time (q = 0 where the cells share one d) and prints th
 entries to put in figures.COST; the check column then compares the cells with the
 new fit. The noiseless exact and training forms (figures.MIXED) have no constants of
 their own: the exact route's and the relaxation's laws, mixed by Wendel's
-probability of the all-ones pattern; their cells are bimodal (a trial takes one route
-or the other), so they want more trials. Takes about 5 minutes on this 2-core machine.
+probability of the all-ones pattern with n scaled down by the entry's shift (read off
+whole runs' route maps, see figures.MIXED); their cells are bimodal (a trial takes one
+route or the other), so they want more trials. Takes about 5 minutes on this 2-core machine.
 """
 
 import importlib
