@@ -704,11 +704,8 @@ class _Newton:
         return factors
 
     def _system_matrix(self, factors):
-        """M = sum_j A_j H_j^{-1} A_j^T, the spatial part of H_j^{-1} = W_j^{-2} being
-        theta^{-2} (I + 2 wb1 wb1^T)."""
-        with np.errstate(divide="ignore"):  # a block far out on its cone: theta -> 0 is rounding's
-            directions = (np.sqrt(2.0) / factors.theta)[:, None] * factors.wb1
-        return self.blocks.gram_rank_one(factors.theta**-2.0, directions)
+        """M = sum_j A_j H_j^{-1} A_j^T with H_j = W_j^2 (_rank_one_gram)."""
+        return _rank_one_gram(self.blocks, factors.theta, factors.wb1)
 
     def _complementarity_rhs(self, factors, sigma_mu, predictor):
         """q with v o q = sigma_mu e - v o v (minus the predictor's second-order term)."""
@@ -753,11 +750,19 @@ class _Newton:
                          self.s0, self.s1 + alpha_dual * step.ds1)
 
 
+def _rank_one_gram(blocks, theta, wb1):
+    """sum_j A_j W_j^{-2} A_j^T over the given blocks, the spatial part of W_j^{-2} being
+    theta^{-2} (I + 2 wb1 wb1^T)."""
+    with np.errstate(divide="ignore"):  # a block far out on its cone: theta -> 0 is rounding's
+        directions = (np.sqrt(2.0) / theta)[:, None] * wb1
+    return blocks.gram_rank_one(theta**-2.0, directions)
+
+
 class _Parts:
     """The blocks of a program with linear cones, split once per solve: `free` (no linear
-    cone: the linear neuron w0, and the blocks a lazy-cone solve leaves free) keep the
-    rank-one Hessian of _Newton; `coned` get the dense one. cones: the SignCones of the
-    coned blocks alone, whose slacks z and duals zeta are (len(coned), n)."""
+    cone, as the linear neuron w0) keep the rank-one Hessian of _Newton; `coned` get the
+    dense one. cones: the SignCones of the coned blocks alone, whose slacks z and duals
+    zeta are (len(coned), n)."""
 
     def __init__(self, blocks, cones):
         self.coned = np.flatnonzero(cones.constrained)
@@ -765,7 +770,6 @@ class _Parts:
         self.free_blocks = blocks.subset(self.free) if self.free.size else None
         self.coned_blocks = blocks.subset(self.coned)
         self.cones = cones.subset(self.coned)
-        self.rows = cones.rows
 
 
 class _ConeNewton(_Newton):
@@ -814,9 +818,7 @@ class _ConeNewton(_Newton):
         factors.R_H = _inverse_times_scaling(lower, theta, c0, c1)
         M = parts.coned_blocks.gram_factored(factors.R_H[:, :, 1:].transpose(0, 2, 1))
         if parts.free_blocks is not None:
-            with np.errstate(divide="ignore"):  # see _Newton._system_matrix
-                directions = (np.sqrt(2.0) / factors.theta[free])[:, None] * factors.wb1[free]
-            M += parts.free_blocks.gram_rank_one(factors.theta[free] ** -2.0, directions)
+            M += _rank_one_gram(parts.free_blocks, factors.theta[free], factors.wb1[free])
         return M
 
     def direction(self, factors, sigma_mu, predictor=None):

@@ -593,6 +593,12 @@ def _padded(matrices, n, width):
     return stack
 
 
+def _padded_cone_maps(program, columns, width):
+    """T_i = V_i S_i^{-1} (d, r_i) of the whitened blocks `columns`, as one (len, d, width)
+    array: (13)'s cone on u_i is (2 D_i - I) X T_i u_i >= 0."""
+    return _padded([V / S for _, S, V in (program.blocks[i] for i in columns)], program.X.shape[1], width)
+
+
 def _norm_width(program):
     """The common width of the whitened blocks: the largest rank r_i."""
     return max(1, max(U.shape[1] for U, _, _ in program.blocks))
@@ -610,7 +616,7 @@ def _norm_block_program(program, exact, selection=None):
     columns, signs = every_exact_block(m) if selection is None else selection
     used, local = np.unique(columns, return_inverse=True)
     U = _padded([program.blocks[i][0] for i in used], n, width)
-    maps = _padded([V / S for _, S, V in (program.blocks[i] for i in used)], program.X.shape[1], width)
+    maps = _padded_cone_maps(program, used, width)
     cones = ipm.SignCones(2.0 * program.patterns[:, used] - 1.0, program.X, local, np.ones(len(local), bool), maps)
     return ipm.DenseBlocks(U, local, signs), cones
 
@@ -722,11 +728,11 @@ def solve_structured(program):
     return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))
 
 
-def _exact_on(program, kappa, selection, tolerance=ipm.TOLERANCE):
+def _exact_on(program, kappa, selection):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
     result on the whole program, with zero duals on the left-out blocks' cones."""
     blocks, cones = program.form.block_program(program, exact=True, selection=selection)
-    exact = ipm.solve_blocks(blocks, program.y, kappa, cones, tolerance=tolerance)
+    exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
     m = program.patterns.shape[1]
     full_duals = np.zeros((len(program.y), 2 * m))
     columns, signs = selection
@@ -747,10 +753,11 @@ def _exact_by_working_set(program, kappa, relaxed_dual):
     at its solution and takes in every left-out block whose constraint the new dual
     violates, until none does. Where the optimum is not unique a block can be violated,
     taken in and left at 0 round after round; a block taken in again after it was
-    dropped is therefore kept from then on, so no set repeats. The returned solution is certified on the whole
-    program with the left-out blocks' zeta, like any other. (The optimum is sparse:
-    at (400, 100) about 12% of the blocks are active; a round costs about what its
-    blocks cost, so dropping the set's zero blocks keeps the rounds small.)
+    dropped is therefore kept from then on, so no set repeats. The returned solution
+    is certified on the whole program with the left-out blocks' zeta, like any other.
+    (The optimum is sparse: at (400, 100) about 12% of the blocks are active; a round
+    costs about what its blocks cost, so dropping the set's zero blocks keeps the
+    rounds small.)
 
     Returns None, for the caller to solve the whole program, once the set holds more
     than WORKING_SET_MAX_SHARE of the blocks, after WORKING_SET_MAX_ROUNDS rounds, or
@@ -845,9 +852,8 @@ def _left_out_duals(program, dual, left_out):
     if blocks.size:
         maps = None
         if program.form.network == "norm":  # T_i = V_i S_i^{-1}, of norm 1 / min S_i
-            whitened = [program.blocks[i] for i in blocks % m]
-            maps = (_padded([V / S for _, S, V in whitened], program.X.shape[1], correlations.shape[0]),
-                    np.array([1.0 / S.min() for _, S, _ in whitened]))
+            maps = (_padded_cone_maps(program, blocks % m, correlations.shape[0]),
+                    np.array([1.0 / program.blocks[i][1].min() for i in blocks % m]))
         bounds, zetas = _projected_gradient_duals(program.X, 2.0 * program.patterns[:, blocks % m] - 1.0,
                                                   correlations[:, blocks], maps)
         values[blocks], cone_duals[:, blocks] = bounds, zetas
@@ -864,10 +870,10 @@ def _projected_gradient_duals(X, signs, A, maps=None, iterations=100):
 
     X (n, d); signs (n, B) the diagonals s_b of 2 D_i - I; A (k, B) the vectors a_b;
     maps: None for T_b = I (the skip forms), or the T_b (B, d, k) (the normalisation
-    forms' V_i S_i^{-1}, zero-padded) with their norms ||T_b|| (B,). Accelerated projected gradient (FISTA) on
-    1/2 ||a + G^T zeta||^2 with step 1 / (||X|| ||T_b||)^2 <= 1 / ||G_b||^2; every iterate
-    is feasible, so its value bounds the minimum from above. Returns the bounds (B,)
-    and the zetas (n, B)."""
+    forms' V_i S_i^{-1}, zero-padded) with their norms ||T_b|| (B,). Accelerated
+    projected gradient (FISTA) on 1/2 ||a + G^T zeta||^2 with step
+    1 / (||X|| ||T_b||)^2 <= 1 / ||G_b||^2; every iterate is feasible, so its value
+    bounds the minimum from above. Returns the bounds (B,) and the zetas (n, B)."""
     if maps is None:
         step = 1.0 / np.linalg.norm(X, 2) ** 2
 
