@@ -24,6 +24,7 @@ import io
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from dataclasses import dataclass
 
@@ -583,7 +584,11 @@ def compose(name, figure, scale, paths, out):
         fig.colorbar(artist, ax=axes, label=label, shrink=0.9)
     suffix = "" if scale == "paper" else f" ({scale} scale)"
     note = f"\n{reading_note(figure)}" if figure.reading else ""
-    fig.suptitle(f"{name}: {figure.what}{suffix}{note}", fontsize=10)
+    # wrapped to the figure's width (about 12 characters an inch at 10 pt): a one-panel
+    # figure is narrower than its title and reading note
+    width = int(12 * fig.get_figwidth())
+    title = "\n".join(textwrap.fill(line, width) for line in f"{name}: {figure.what}{suffix}{note}".split("\n"))
+    fig.suptitle(title, fontsize=10)
     png = png_path(out, name, scale)
     try:
         os.makedirs(out, exist_ok=True)

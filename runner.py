@@ -335,12 +335,18 @@ def git_commit():
         return None, None
 
 
+# The root modules no array's number depends on: figures.py (the catalog, its cost model
+# and the composed PNGs) and illustrations.py (Figures 1-3). No other module imports them
+# (tests/test_layers.py), so editing them leaves every run's version as it was.
+PRESENTATION = ("figures.py", "illustrations.py")
+
+
 @functools.cache
 def code_version():
     """The suite's version, what a run's numbers depend on besides its arguments: a hash
-    of its source as it is on disk, the root-level *.py files and requirements.txt (those
-    git tracks, in a checkout). Committed or not, any change to them is a new version; a
-    commit of documentation, tests or figures is not (figures.py writes tracked PNGs)."""
+    of its source as it is on disk, the root-level *.py files but PRESENTATION and
+    requirements.txt (those git tracks, in a checkout). Committed or not, any change to
+    them is a new version; a commit of documentation, tests, figures.py or PNGs is not."""
     import hashlib
 
     try:
@@ -350,6 +356,7 @@ def code_version():
         names = []
     names = sorted(name for name in names if "/" not in name) or sorted(
         name for name in os.listdir(ROOT) if name.endswith(".py") or name == "requirements.txt")
+    names = [name for name in names if name not in PRESENTATION]
     digest = hashlib.sha256()
     for name in names:
         with open(os.path.join(ROOT, name), "rb") as stream:

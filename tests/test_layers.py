@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+import runner
 from conftest import ROOT
 
 SUITE = {name[:-3] for name in os.listdir(ROOT) if name.endswith(".py")}
@@ -47,6 +48,25 @@ def test_the_certificate_imports_numpy_alone():
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported == {"numpy"}
+
+
+@pytest.mark.parametrize("module", sorted(SUITE - {name[:-3] for name in runner.PRESENTATION}))
+def test_no_versioned_module_imports_a_presentation_module(module):
+    """The code version leaves out figures.py and illustrations.py: true only while no
+    module that makes an array can reach them."""
+    assert not suite_imports(module) & {name[:-3] for name in runner.PRESENTATION}
+
+
+def test_the_code_version_ignores_the_presentation_modules_alone(tmp_path, monkeypatch):
+    """Editing figures.py keeps the version; editing any other root module changes it."""
+    for name in ("figures.py", "common.py", "requirements.txt"):
+        (tmp_path / name).write_text("x = 1\n")
+    monkeypatch.setattr(runner, "ROOT", str(tmp_path))
+    before = runner.code_version.__wrapped__()
+    (tmp_path / "figures.py").write_text("x = 2\n")
+    assert runner.code_version.__wrapped__() == before
+    (tmp_path / "common.py").write_text("x = 2\n")
+    assert runner.code_version.__wrapped__() != before
 
 
 def test_the_reading_of_imports_sees_function_level_ones():
