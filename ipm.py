@@ -44,8 +44,10 @@ best-iterate safeguard. It starts from lam = 0 (so s_j = (1, 0), strictly dual
 feasible; the dual stays exactly feasible because s is recomputed from lam and
 zeta) and the least-norm primal point, and stops at relative residual, duality gap
 and complementarity <= 1e-9, or when rounding stalls it (both steps < 1e-3, three
-times in a row), with the best iterate. Every array is float64; BLAS runs on one thread (on two busy
-cores threaded BLAS made these small dense solves 50-100x slower).
+times in a row; or, within 100x the tolerance, no halving of the best measures in
+10 iterations), with the best iterate, after at most 200 iterations. Every array is
+float64; BLAS runs on one thread (on two busy cores threaded BLAS made these small
+dense solves 50-100x slower).
 """
 
 import functools
@@ -57,10 +59,13 @@ import scipy.sparse
 from threadpoolctl import ThreadpoolController
 
 TOLERANCE = 1e-9
-MAX_ITERATIONS = 100
+MAX_ITERATIONS = 200
 STEP_FRACTION = 0.99
 STALL_STEP = 1e-3  # both steps below this three times in a row: rounding has stalled the method
 STALL_COUNT = 3
+# within STAGNATION_LEVEL times the tolerance, the best iterate not twice as good as
+# STAGNATION iterations before: stop (a floor of rounding, often near 1e-8 on the exact forms)
+STAGNATION, STAGNATION_LEVEL = 10, 100
 BACKTRACKS = 8
 
 
@@ -425,7 +430,7 @@ class BlockSolution:
     and status 'optimal' (all three <= the tolerance), 'infeasible' (y is not in the
     range of the blocks, kappa = 0), or why it stopped short (the best iterate is
     returned and the caller's certificate decides): 'max_iterations', 'stalled',
-    'not_definite', 'no_interior_step', 'non_finite' (see _solve)."""
+    'stagnated', 'not_definite', 'no_interior_step', 'non_finite' (see _solve)."""
 
     u: np.ndarray
     lam: np.ndarray
@@ -510,6 +515,8 @@ def _start_point(blocks, y, kappa, cones, coned, y_scale):
 # Why an iteration stopped short of the tolerance (BlockSolution.status):
 #   max_iterations   it ran out of iterations
 #   stalled          rounding: both steps below STALL_STEP, STALL_COUNT times in a row
+#   stagnated        near the tolerance, the best iterate did not halve its largest
+#                    measure in STAGNATION iterations
 #   not_definite     M or a block's Hessian could not be factored (rounding near the optimum)
 #   no_interior_step no halving of the step stayed inside the cones
 #   non_finite       a measure or a step became NaN or infinite
@@ -525,6 +532,7 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
     degree = K + (0 if parts is None else state.z.size)
 
     best, iterations, short_steps, stop = None, 0, 0, "max_iterations"
+    best_by_iteration = []  # max(best.measures) after each iteration, for the stagnation stop
     newton = iteration_of(blocks, parts, y, kappa, state)
     for iteration in range(max_iterations + 1):
         measures = newton.measures(y_scale)
@@ -533,8 +541,13 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
             break
         if best is None or max(measures) < max(best.measures):
             best = _Best(measures, state.copy(), newton.primal, newton.dual)
+        best_by_iteration.append(max(best.measures))
         if max(measures) <= tolerance or iteration == max_iterations:
             break
+        if (iteration >= STAGNATION and best_by_iteration[-1] <= STAGNATION_LEVEL * tolerance
+                and best_by_iteration[-1] > 0.5 * best_by_iteration[-1 - STAGNATION]):
+            stop = "stagnated"
+            break  # keep the best iterate
         try:
             factors = newton.factor()
         except np.linalg.LinAlgError:  # M or a block's Hessian lost definiteness to rounding

@@ -41,13 +41,17 @@ STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, 
 # allows 1e-7); a left-out block whose batched bound stays above 1 + WORKING_SET_CLEAR
 # is taken in without its exact NNLS. It gives way to the whole program once it holds
 # more than WORKING_SET_MAX_SHARE of the blocks or after WORKING_SET_MAX_ROUNDS rounds.
-# Used for the training forms with at least WORKING_SET_MIN_PATTERNS patterns: at
-# (400, 100) and (400, 80) it ends in two to five rounds on about 15% of the blocks,
-# 2.3x (skip) and 1.1x (normalisation) faster than the whole program (docs/math.md,
-# section 5); at (200, 50) it saves nothing, since the whole program costs little more
-# than two of its rounds.
+# Used for the training forms with at least WORKING_SET_MIN_PATTERNS patterns and
+# n <= WORKING_SET_MAX_RATIO d. Every round is a cold start of 30-50 iterations, so it
+# pays only where the blocks are large and few are active: measured on the scripts'
+# instances (sigma 0.1, 2026-11-30; docs/math.md, section 5) it was 1.9x faster than
+# the whole program at (300, 150), 1.4x at (400, 100) on the bench's instance and
+# 0.9-1.0x on three of cvx_train_skip's, and 0.3-0.9x at every other cell measured, all
+# with n > 3.5d ((400, 70), (300, 80), (400, 50), (300, 50), (400, 30), (400, 20),
+# (300, 20); the normalisation form 0.25-0.4x at (400, 80) and (300, 40)).
 WORKING_SET_FORMS = ("skip_train", "norm_train")
 WORKING_SET_MIN_PATTERNS = 300
+WORKING_SET_MAX_RATIO = 3
 WORKING_SET_START = 1e-3
 WORKING_SET_SLACK = 1e-9
 WORKING_SET_MAX_SHARE = 0.6
@@ -705,8 +709,8 @@ def solve_structured(program):
     is solved first: its value is a lower bound, so when every block of its
     solution is sign-consistent (w_i or -w_i meets the exact cone) the split
     u_i/v_i is optimal for the exact form, and the relaxation's lambda certifies
-    it. Otherwise the exact form is solved with its cones: the skip training form with
-    many patterns first on a working set of its blocks (_exact_by_working_set), and
+    it. Otherwise the exact form is solved with its cones: the training forms with
+    many patterns and n <= 3d first on a working set of its blocks (_exact_by_working_set), and
     where that does not end in a certified solution, every form on all of its blocks.
     """
     kappa = loss_weight(program)
@@ -721,23 +725,32 @@ def solve_structured(program):
                                     relaxed, "relaxation")
     if shortcut.accepted:
         return shortcut
-    if program.equation in WORKING_SET_FORMS and program.patterns.shape[1] >= WORKING_SET_MIN_PATTERNS:
+    if uses_working_set(program):
         solution = _exact_by_working_set(program, kappa, relaxed.lam)
         if solution is not None and solution.accepted:
             return solution
-    return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))
+    return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))[0]
+
+
+def uses_working_set(program):
+    """Whether the exact route tries a working set first: a training form with at least
+    WORKING_SET_MIN_PATTERNS patterns and n <= WORKING_SET_MAX_RATIO d (see there)."""
+    n, d = program.X.shape
+    return (program.equation in WORKING_SET_FORMS and program.patterns.shape[1] >= WORKING_SET_MIN_PATTERNS
+            and n <= WORKING_SET_MAX_RATIO * d)
 
 
 def _exact_on(program, kappa, selection):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
-    result on the whole program, with zero duals on the left-out blocks' cones."""
+    result on the whole program, with zero duals on the left-out blocks' cones: the
+    Solution, and the block solver's own (ipm.BlockSolution)."""
     blocks, cones = program.form.block_program(program, exact=True, selection=selection)
     exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
     m = program.patterns.shape[1]
     full_duals = np.zeros((len(program.y), 2 * m))
     columns, signs = selection
     full_duals[:, columns + m * (signs < 0)] = exact.zeta[cones.constrained].T  # u_i cones, then v_i cones
-    return _structured_solution(program, _exact_primal(program, exact.u, selection), exact, "exact", full_duals)
+    return _structured_solution(program, _exact_primal(program, exact.u, selection), exact, "exact", full_duals), exact
 
 
 def _exact_by_working_set(program, kappa, relaxed_dual):
@@ -761,7 +774,7 @@ def _exact_by_working_set(program, kappa, relaxed_dual):
 
     Returns None, for the caller to solve the whole program, once the set holds more
     than WORKING_SET_MAX_SHARE of the blocks, after WORKING_SET_MAX_ROUNDS rounds, or
-    when a round's solve is not optimal."""
+    when a round is not solved to the certificate's tolerances (_round_solved)."""
     m = program.patterns.shape[1]
     every = every_exact_block(m)
     active = _exact_correlation_norms(program, relaxed_dual) >= 1.0 - WORKING_SET_START
@@ -769,8 +782,8 @@ def _exact_by_working_set(program, kappa, relaxed_dual):
     for _ in range(WORKING_SET_MAX_ROUNDS):
         if active.sum() > WORKING_SET_MAX_SHARE * len(active):
             return None
-        solution = _exact_on(program, kappa, every.take(active))
-        if solution.status != "optimal":
+        solution, exact = _exact_on(program, kappa, every.take(active))
+        if not _round_solved(exact):
             return None
         violation, cone_duals = _left_out_duals(program, solution.dual, ~active)
         violated = violation > 1.0 + WORKING_SET_SLACK
@@ -781,6 +794,18 @@ def _exact_by_working_set(program, kappa, relaxed_dual):
         dropped_before |= active & ~carried
         active = carried | violated
     return None
+
+
+def _round_solved(exact):
+    """A working-set round's program (its blocks alone) solved as accurately as the
+    certificate asks of the whole program: the solver's own residual and gap within
+    STRUCTURED_TOLERANCES. (On many patterns in few dimensions a round's gap can stop
+    near 1e-8, short of the solver's 1e-9; the whole program's certificate, which a
+    round cannot pass while left-out blocks violate their dual constraints, still
+    decides the end.)"""
+    tolerances = STRUCTURED_TOLERANCES
+    return exact.status == "optimal" or (exact.residual <= tolerances["residual"] and exact.gap <= tolerances["gap"]
+                                         and exact.complementarity <= tolerances["gap"])
 
 
 def _nonzero_blocks(primal):

@@ -248,6 +248,26 @@ def test_same_instance_gives_bit_identical_output():
         np.testing.assert_array_equal(first.dual, second.dual)
 
 
+def test_a_solve_at_its_rounding_floor_stops_there_and_is_certified(monkeypatch):
+    """The skip training form with many patterns in few dimensions, (150, 10), sigma 0.05:
+    its exact form's gap stops near 2e-9, short of the 1e-9 target. The solver stops
+    there ("stagnated", within 100x the tolerance) about 46 iterations earlier than the
+    rounding would stop it, with the same best iterate, and the certificate accepts it."""
+    data = common.skip_instance(runner.trial_rng(20261130, 150, 10, 0), 150, 10, optx=0, optw=1, sigma=0.05)
+    program = programs.Program("skip_train", data["X"], data["y"], data["dmat"])
+    blocks, cones = programs._skip_block_program(program, exact=True)
+    kappa = programs.loss_weight(program)
+    stopped = ipm.solve_blocks(blocks, program.y, kappa, cones)
+    assert stopped.status == "stagnated"
+    assert max(stopped.residual, stopped.gap, stopped.complementarity) <= ipm.STAGNATION_LEVEL * ipm.TOLERANCE
+    monkeypatch.setattr(ipm, "STAGNATION", 10**6)
+    unstopped = ipm.solve_blocks(blocks, program.y, kappa, cones)
+    assert unstopped.status != "optimal" and unstopped.iterations >= stopped.iterations + 20
+    assert stopped.gap <= 1.5 * unstopped.gap
+    solution = programs.solve(program)
+    assert solution.accepted and solution.status == "optimal_inaccurate"
+
+
 def test_a_stop_short_of_the_tolerance_says_why():
     """Two iterations cannot reach 1e-9: the status says the iterations ran out; a
     tolerance met at once is optimal. The statuses are the documented ones."""
