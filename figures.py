@@ -573,9 +573,10 @@ def compose(name, figure, scale, paths, out):
             if plot.axis_names(sidecar) == ("n", "d"):
                 plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
             plot.label_axes(ax, sidecar)
-        failed = sidecar.get("trials_failed", 0)
-        title = panel.title + (f" ({failed} failed trials, NaN)" if failed else
-                               " (incomplete)" if not sidecar.get("complete", True) else "")
+        failed, unsolved = sidecar.get("trials_failed", 0), unsolved_trials(sidecar)
+        notes = [f"{failed} failed trials, NaN"] * bool(failed) + [f"{unsolved} unsolved, NaN"] * bool(unsolved)
+        notes += ["incomplete"] * (not failed and not sidecar.get("complete", True))
+        title = panel.title + (f" ({'; '.join(notes)})" if notes else "")
         ax.set_title(title + (f"\n{panel.array.split('_', 2)[0]}_{panel.array.split('_', 2)[1]}"
                               if rows > 1 and panel.array.startswith("dis_") else ""), fontsize=9)
     for ax in axes.ravel()[len(figure.panels):]:
@@ -597,6 +598,18 @@ def compose(name, figure, scale, paths, out):
         sys.exit(f"error: {name}: cannot write {png} ({error.strerror or error})")
     plt.close(fig)
     return png
+
+
+# what a trial's status says when its numbers count (every other status is NaN)
+ACCEPTED_STATUSES = ("optimal", "optimal_inaccurate", "trained", "computed")
+
+
+def unsolved_trials(sidecar):
+    """The trials a run kept as NaN because their solve was not accepted (counted in the
+    sidecar's status_counts, e.g. 'optimal_inaccurate (failed check)'); skipped cells
+    and trials that raised (trials_failed) aside. The maps average the other trials."""
+    return sum(count for status, count in sidecar.get("status_counts", {}).items()
+               if status not in ACCEPTED_STATUSES and not status.startswith(("skipped", "error:")))
 
 
 def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):

@@ -1,10 +1,12 @@
 """The figure catalog: every panel's command is valid for its script, and figures are
 recomposed from existing runs without recomputation."""
 
+import dataclasses
 import json
 import os
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 import figures
@@ -109,3 +111,26 @@ def test_figures_1_to_3_are_drawn(tmp_path):
         assert (tmp_path / "figures" / f"fig{number}_quick.png").exists()
     assert (tmp_path / "results" / "transition_skip.json").exists()  # Figure 2 draws over it
     assert "fig1_quick.png" in made.stdout
+
+
+def test_a_panel_with_unsolved_trials_says_so_in_its_title(tmp_path, monkeypatch):
+    """A trial whose solve failed its check is NaN in the array and the map averages the
+    cell's other trials: the panel's title counts it (skipped cells are not counted)."""
+    import matplotlib.axes
+
+    figure = dataclasses.replace(figures.CATALOG["fig6"], panels=figures.CATALOG["fig6"].panels[:1])
+    array = np.ones((3, 2, 2))
+    array[1, 0, 1] = np.nan
+    np.save(tmp_path / "rec.npy", array)
+    sidecar = {"args": {"n": 30, "d": 20}, "axes": ["n", "d", "trial"], "n_grid": [10, 20, 30], "d_grid": [10, 20],
+               "complete": True, "trials_failed": 0,
+               "status_counts": {"optimal": 10, "optimal_inaccurate (failed check)": 1, "skipped (n < d)": 1}}
+    (tmp_path / "rec.json").write_text(json.dumps(sidecar))
+    titles = []
+    set_title = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title",
+                        lambda ax, text, **k: titles.append(text) or set_title(ax, text, **k))
+    figures.compose("fig6", figure, "quick", [str(tmp_path / "rec.npy")], str(tmp_path))
+    assert titles == [figure.panels[0].title + " (1 unsolved, NaN)"]
+    assert figures.unsolved_trials({"status_counts": {"optimal": 3, "trained": 2, "skipped (n < d)": 4}}) == 0
+
