@@ -317,8 +317,11 @@ MIXED = {
 # with one trial per cell (2026-11-30, 2 workers): cvx_train_skip.py --sigma 0.1 --n 400
 # --d 100 --sample 1 took 969 s where the bench's fit said 685 s; cvx_train_norm.py
 # --sigma 0.1 --neu 1 --n 400 --d 50 --sample 1 took 545 s where it said 337 s. (The
-# trained nets run faster inside a run: their factor is the 0.44 above.)
-RUN_FACTOR = {"cvx_train_skip, sigma > 0": 1.42, "cvx_train_norm, sigma > 0": 1.63,
+# trained nets run faster inside a run: their factor is the 0.44 above.) Recalibrated on
+# the same two grids once the exact route solved the whole program where n > 3d
+# (2026-11-30, later, the machine otherwise idle): 1017 s (skip, 1.49) and 379 s
+# (normalisation, 1.13; 2952660's route took 556 s on it that day, and 978 s on the skip grid).
+RUN_FACTOR = {"cvx_train_skip, sigma > 0": 1.49, "cvx_train_norm, sigma > 0": 1.13,
               "ncvx_train_skip": 0.44, "ncvx_train_norm": 1.39}
 # entries whose fixed part was fitted per trial of a batched cell of 10 trained nets, and
 # is paid once per cell

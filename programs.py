@@ -43,8 +43,11 @@ STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, 
 # more than WORKING_SET_MAX_SHARE of the blocks or after WORKING_SET_MAX_ROUNDS rounds.
 # Used for the training forms with at least WORKING_SET_MIN_PATTERNS patterns and
 # n <= WORKING_SET_MAX_RATIO d. Every round is a cold start of 30-50 iterations, so it
-# pays only where the blocks are large and few are active: measured on the scripts'
-# instances (sigma 0.1, 2026-11-30; docs/math.md, section 5) it was 1.9x faster than
+# pays only where the blocks are large and few are active. Whole grids (sigma 0.1, one
+# trial a cell, 2 workers, one after the other on an idle machine): normalisation
+# (400, 50) 379 s against 556 s with the working set at n >= 300 (1.47x), skip
+# (400, 100) 1017 s against 978 s (0.96x, a tie). Single trials (beside a running grid,
+# so noisier; docs/math.md, section 5): it was 1.9x faster than
 # the whole program at (300, 150), 1.4x at (400, 100) on the bench's instance and
 # 0.9-1.0x on three of cvx_train_skip's, and 0.3-0.9x at every other cell measured, all
 # with n > 3.5d ((400, 70), (300, 80), (400, 50), (300, 50), (400, 30), (400, 20),
