@@ -46,12 +46,8 @@ STRUCTURED_TOLERANCES = {"residual": 1e-8, "cone_violation": 1e-8, "gap": 1e-7, 
 # pays only where the blocks are large and few are active. Whole grids (sigma 0.1, one
 # trial a cell, 2 workers, one after the other on an idle machine): normalisation
 # (400, 50) 379 s against 556 s with the working set at n >= 300 (1.47x), skip
-# (400, 100) 1017 s against 978 s (0.96x, a tie). Single trials (beside a running grid,
-# so noisier; docs/math.md, section 5): it was 1.9x faster than
-# the whole program at (300, 150), 1.4x at (400, 100) on the bench's instance and
-# 0.9-1.0x on three of cvx_train_skip's, and 0.3-0.9x at every other cell measured, all
-# with n > 3.5d ((400, 70), (300, 80), (400, 50), (300, 50), (400, 30), (400, 20),
-# (300, 20); the normalisation form 0.25-0.4x at (400, 80) and (300, 40)).
+# (400, 100) 1017 s against 978 s (0.96x, a tie); single trials (docs/math.md, section
+# 5, with the cells) had it 1.9x faster at (300, 150) and slower at every cell with n > 3.5d.
 WORKING_SET_FORMS = ("skip_train", "norm_train")
 WORKING_SET_MIN_PATTERNS = 300
 WORKING_SET_MAX_RATIO = 3
