@@ -19,7 +19,8 @@ structured solver's value carries its own certificate (gap <= 1e-7).
 --sample 5 --optw 0 --optx 0, two workers) and prints its wall time and statuses.
 
 --baseline DIR times, on the same instances, the structured solver of another
-checkout of the suite (e.g. `git worktree add /tmp/base <commit>`), each solve in a
+checkout of the suite (e.g. `git worktree add /tmp/base <commit>`, any commit from
+2df0807, the exact route when issue 15 was filed, on), each solve in a
 subprocess that imports that checkout's modules, and prints its seconds, the ratio
 and the largest value difference: the exact route of the training forms before and
 after a change, side by side in one run. --no-clarabel leaves CVXPY out (the large
@@ -33,6 +34,7 @@ two cells, where one solve takes it many minutes; --baseline times them.
 """
 
 import argparse
+import inspect
 import json
 import os
 import subprocess
@@ -70,10 +72,14 @@ SETTINGS = [
 
 def instance(equation, n, d, settings, seed):
     rng = runner.trial_rng(seed, n, d, 0)
-    if equation in ("14", "norm_train"):
-        data = common.norm_instance(rng, n, d, optx=0, **settings)
+    norm = equation in ("14", "norm_train")
+    draw = common.norm_instance if norm else common.skip_instance
+    if "args" in inspect.signature(draw).parameters:  # a --baseline checkout before d958c6f: one namespace
+        data = draw(rng, n, d, argparse.Namespace(optx=0, **settings))
+    else:
+        data = draw(rng, n, d, optx=0, **settings)
+    if norm:
         return data, common.norm_program(data, equation)
-    data = common.skip_instance(rng, n, d, optx=0, **settings)
     return data, programs.Program(equation, data["X"], data["y"], data["dmat"], beta=1e-6)
 
 
