@@ -848,7 +848,9 @@ def _sidecar(args, state, metric, stem, run_stem, shape, grids, tolerances, erro
         "trials_done": int(state.done.sum()),
         "trials_failed": failed,
         "code_version": state.provenance.get("code_version"),
-        "mixed_versions": len({run.get("code_version") for run in state.runs}) > 1,
+        # the arrays' trials come from several versions; an invocation that computed none
+        # (a resume of a finished run) is listed in runs but changes no value
+        "mixed_versions": len({run.get("code_version") for run in state.runs if run.get("trials")}) > 1,
         "complete": bool(state.done.all()) and not failed,  # a failed trial is not a result to compose
     }
     if failed:

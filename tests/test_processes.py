@@ -204,18 +204,46 @@ def test_resume_across_a_code_version_is_refused_unless_asked(tmp_path, monkeypa
         return runner.run_grid(args, {"rec": "rec_rate_skip"}, rec_rate_skip.trial, "rec_rate_skip", with_sigma=False,
                                neutral_flags=rec_rate_skip.NEUTRAL_FLAGS)
 
+    def sidecar():
+        with open(tmp_path / f"{SMALL_STEM}.json") as stream:
+            return json.load(stream)
+
+    def fails_at_the_largest_n(n, d, rng, args):
+        if n == 30:
+            raise RuntimeError("a trial that raised")
+        return rec_rate_skip.trial(n, d, rng, args)
+
+    trial = rec_rate_skip.trial
     monkeypatch.setattr(runner, "code_version", lambda: "commit-a")
-    run()
+    monkeypatch.setattr(rec_rate_skip, "trial", fails_at_the_largest_n)
+    with pytest.raises(SystemExit):  # exit status 3: failed trials
+        run()
+    monkeypatch.setattr(rec_rate_skip, "trial", trial)
     monkeypatch.setattr(runner, "code_version", lambda: "commit-b")
     with pytest.raises(SystemExit) as stop:
         run("--resume")
     assert "code version commit-a" in str(stop.value.code) and "--resume-any-version" in str(stop.value.code)
     with pytest.raises(SystemExit):
         run()  # a fresh run would replace it silently
-    run("--resume", "--resume-any-version")
+    run("--resume", "--retry-failed", "--resume-any-version")
+    assert sidecar()["mixed_versions"] and [r["code_version"] for r in sidecar()["runs"]] == ["commit-a", "commit-b"]
+    assert sidecar()["complete"]
+
+
+def test_a_resume_that_computes_nothing_leaves_the_version_unmixed(tmp_path, monkeypatch):
+    import rec_rate_skip
+    import runner
+
+    args = rec_rate_skip.parse(["--n", "30", "--d", "20", "--sample", "2", "--optw", "0", "--jobs", "1",
+                                "--save_folder", str(tmp_path), "--resume", "--resume-any-version"])
+    for version in ("commit-a", "commit-b"):
+        monkeypatch.setattr(runner, "code_version", lambda version=version: version)
+        runner.run_grid(args, {"rec": "rec_rate_skip"}, rec_rate_skip.trial, "rec_rate_skip", with_sigma=False,
+                        neutral_flags=rec_rate_skip.NEUTRAL_FLAGS)
     with open(tmp_path / f"{SMALL_STEM}.json") as stream:
         sidecar = json.load(stream)
-    assert sidecar["mixed_versions"] and [r["code_version"] for r in sidecar["runs"]] == ["commit-a", "commit-b"]
+    assert [(r["code_version"], r["trials"] > 0) for r in sidecar["runs"]] == [("commit-a", True), ("commit-b", False)]
+    assert not sidecar["mixed_versions"]
 
 
 def test_figures_refuse_a_run_made_with_other_settings(tmp_path):
