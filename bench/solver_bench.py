@@ -20,7 +20,7 @@ structured solver's value carries its own certificate (gap <= 1e-7).
 
 --baseline DIR times, on the same instances, the structured solver of another
 checkout of the suite (e.g. `git worktree add /tmp/base <commit>`, any commit from
-2df0807, the exact route when issue 15 was filed, on), each solve in a
+2df0807 on; 2df0807 is the exact route when issue 15 was filed), each solve in a
 subprocess that imports that checkout's modules, and prints its seconds, the ratio
 and the largest value difference: the exact route of the training forms before and
 after a change, side by side in one run. --no-clarabel leaves CVXPY out (the large
