@@ -216,8 +216,9 @@ def test_resume_across_a_code_version_is_refused_unless_asked(tmp_path, monkeypa
     trial = rec_rate_skip.trial
     monkeypatch.setattr(runner, "code_version", lambda: "commit-a")
     monkeypatch.setattr(rec_rate_skip, "trial", fails_at_the_largest_n)
-    with pytest.raises(SystemExit):  # exit status 3: failed trials
+    with pytest.raises(SystemExit) as stop:
         run()
+    assert stop.value.code == runner.FAILED_TRIALS_EXIT
     monkeypatch.setattr(rec_rate_skip, "trial", trial)
     monkeypatch.setattr(runner, "code_version", lambda: "commit-b")
     with pytest.raises(SystemExit) as stop:
