@@ -10,10 +10,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def run_script(*arguments, check=True):
-    """Run a root script in a subprocess; return the CompletedProcess."""
+def run_script(*arguments, check=True, environment=None):
+    """Run a root script in a subprocess (with `environment` added to this one's); return
+    the CompletedProcess."""
     result = subprocess.run([sys.executable, *arguments], cwd=ROOT, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONWARNINGS="ignore"))
+                            env=dict(os.environ, PYTHONWARNINGS="ignore", **(environment or {})))
     if check and result.returncode != 0:
         raise AssertionError(f"{arguments} failed:\n{result.stdout}\n{result.stderr}")
     return result
