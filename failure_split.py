@@ -136,7 +136,7 @@ def draw(table, args, png):
         ax.legend(fontsize=6)
     fig.suptitle(f"Extension (not in the paper): the failures of (12) with and without the all-ones pattern, "
                  f"{args.sample} trials per n", fontsize=10)
-    fig.savefig(png, dpi=110)
+    runner.save_figure(fig, png, dpi=110)
     plt.close(fig)
 
 

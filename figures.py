@@ -28,6 +28,8 @@ import textwrap
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 import common
 import runner
 
@@ -367,10 +369,17 @@ def arguments(figure, panel, scale, results, extra=()):
 
 
 def parsed(panel, argv):
-    """The panel's arguments as its script parses and validates them (quietly)."""
+    """The panel's arguments as its script parses and validates them (quietly). The
+    folder is checked by the script when it runs, not here: a read-only --results holding
+    complete runs is only read."""
+    import tempfile
+
     module = importlib.import_module(panel.script)
+    at = argv.index("--save_folder") + 1
     with contextlib.redirect_stdout(io.StringIO()):
-        return module.parse(argv)
+        args = module.parse([*argv[:at], tempfile.gettempdir(), *argv[at + 1:]])
+    args.save_folder = argv[at]
+    return args
 
 
 def array_path(panel, args):
@@ -378,23 +387,43 @@ def array_path(panel, args):
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
-def other_identity(sidecar, panel, args):
-    """How the run behind a sidecar differs from the panel's (settings, code version),
-    as one phrase; empty when it is the panel's own run."""
-    run_identity = runner.identity(args, importlib.import_module(panel.script).NEUTRAL_FLAGS)
-    return "; ".join(runner.identity_differences(sidecar["args"], run_identity, True, sidecar.get("code_version")))
-
-
-def finished_sidecar(path):
-    """The sidecar of the complete run whose array is at path, or None when there is
-    none (no array or sidecar, or the run is unfinished); ValueError with the reason
-    when the array or its sidecar is unreadable."""
+def run_verdict(panel, args, path):
+    """What --results holds for a panel's run, decided by the run's state, not by its
+    derived files: ("complete", ""), the state is complete, of the panel's identity
+    (settings and code version), and the array and sidecar at path are what it derives;
+    ("other", differences), the state is another run's; ("run", reason), anything else
+    (nothing yet, unfinished, or derived files that disagree with the state), which the
+    script continues or derives again. The sidecar only locates the state."""
     import plot
 
     if not (os.path.exists(path) and os.path.exists(os.path.splitext(path)[0] + ".json")):
-        return None
-    sidecar = plot.load(path)[1]
-    return sidecar if sidecar.get("complete") else None
+        return "run", ""
+    try:
+        array, sidecar = plot.load(path)[:2]
+    except ValueError as error:
+        return "run", f"{error}; deriving it again from the run's state"
+    module = importlib.import_module(panel.script)
+    metrics = list(module.outputs(args))
+    metric = next(metric for metric, prefix in module.outputs(args).items() if prefix == panel.array)
+    (_, rows), (_, columns) = module.axes(args)
+    try:
+        state = runner.RunState.load(os.path.join(args.save_folder, str(sidecar.get("state"))), metrics,
+                                     (len(rows), len(columns), args.sample))
+    except ValueError:
+        return "run", ""  # the script reads the state itself, and says what is wrong with it
+    run_identity = runner.identity(args, module.NEUTRAL_FLAGS)
+    made_by = state.provenance.get("code_version")
+    differences = "; ".join(runner.identity_differences(state.arguments, run_identity, True, made_by))
+    if differences:
+        return "other", differences
+    if not state.done.all() or state.failed().any():
+        return "run", ""
+    agrees = (np.array_equal(array, state.arrays[metric], equal_nan=True) and sidecar.get("code_version") == made_by
+              and not runner.identity_differences(sidecar.get("args", {}), run_identity)
+              and sidecar.get("trials_done") == state.done.size)
+    if not agrees:
+        return "run", "its array or sidecar is not what the run's state derives; deriving both again from the state"
+    return "complete", ""
 
 
 def cell_sizes(panel, args):
@@ -466,11 +495,13 @@ def show_catalog(scale):
 def show_figure(name, figure, scale):
     trials, seconds = estimate(figure, scale)
     kind = ("trained nets" if any(p.script.startswith("ncvx") for p in figure.panels)
+            else "condition checks (no program)" if all(p.script == "nic_norm" for p in figure.panels)
             else "Monte Carlo draws" if figure.kind == "curves" else "programs")
     print(f"{name}: {figure.what}")
     if figure.reading:
         print(f"  {reading_note(figure)}")
-    print(f"  {len(figure.panels)} panels, {trials} {kind}, about {format_seconds(seconds)}")
+    panels = f"{len(figure.panels)} panel{'s' * (len(figure.panels) > 1)}"
+    print(f"  {panels}, {trials} {kind}, about {format_seconds(seconds)}")
     for panel in figure.panels:
         print(f"    [{panel.title}] python {panel.script}.py "
               + " ".join(arguments(figure, panel, scale, "results/")[:-2]) + f"  -> {panel.array}")
@@ -496,19 +527,16 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
     fail, the figure is refused unless allow_failed (then its title says so)."""
     args = parsed(panel, argv)
     path = array_path(panel, args)
-    try:
-        sidecar = finished_sidecar(path)
-    except ValueError as error:  # the run's state decides: --resume checks it and derives both anew
-        print(f"{label}: {path}: {error}; deriving it again from the run's state")
-        sidecar = None
-    differences = other_identity(sidecar, panel, args) if sidecar else ""
-    if differences:
+    verdict, detail = run_verdict(panel, args, path)
+    if verdict == "other":
         if "--overwrite" not in passthrough:
-            sys.exit(f"error: {label}: {path} was made with {differences}; "
+            sys.exit(f"error: {label}: {path} was made with {detail}; "
                      f"use another --results, or --overwrite to rerun it into place")
         run_script(f"{label} (replacing it)", panel.script, [*argv, *passthrough])
-        sidecar = finished_sidecar(path)
-    if sidecar is None:
+        verdict = run_verdict(panel, args, path)[0]
+    if verdict == "run":
+        if detail:
+            print(f"{label}: {path}: {detail}")
         status = run_script(label, panel.script, [*argv, "--resume", *passthrough])
         if status == runner.FAILED_TRIALS_EXIT:
             status = run_script(f"{label} (its failed trials again)", panel.script,
@@ -521,11 +549,22 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
 
 def run_script(label, script, argv):
     """Run a script of the suite; it is sent SIGTERM if this process dies, however it dies
-    (so a killed figures.py leaves no run behind to overlap the next); its failure ends
-    figures.py with its exit status and one line."""
+    (so a killed figures.py leaves no run behind to overlap the next), and the SIGINT or
+    SIGTERM this process gets, once (it runs in its own process group, so a terminal's
+    Ctrl-C reaches it through here alone): it stops as under Ctrl-C, saving its state.
+    Its failure ends figures.py with its exit status and one line."""
+    import signal
+
     command = [sys.executable, os.path.join(ROOT, script + ".py"), *argv]
     print(f"{label}: {' '.join(command[1:])}", flush=True)
-    status = subprocess.run(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent).returncode
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent, process_group=0)
+    forwarded = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, lambda number, frame: child.send_signal(number)) for number in forwarded}
+    try:
+        status = child.wait()
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     if status in (130, 143):  # interrupted: the script has said how far it got
         sys.exit(status)
     if status not in (0, runner.FAILED_TRIALS_EXIT):
@@ -596,7 +635,7 @@ def compose(name, figure, scale, paths, out):
     png = png_path(out, name, scale)
     try:
         os.makedirs(out, exist_ok=True)
-        fig.savefig(png, dpi=110)
+        runner.save_figure(fig, png, dpi=110)
     except OSError as error:  # checked writable at the start; a full disk can still say no
         sys.exit(f"error: {name}: cannot write {png} ({error.strerror or error})")
     plt.close(fig)
@@ -696,13 +735,14 @@ def main():
         parser.error(f"figures: choose from {', '.join(made)} or all; got {', '.join(unknown) or 'none'}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
-    for flag, folder in (("--results", args.results), ("--out", args.out)):  # before any run, not after
-        if runner.unwritable(folder):
-            parser.error(f"{flag} {folder!r}: {runner.unwritable(folder)}")
+    if runner.unwritable(args.out):  # before any run, not after
+        parser.error(f"--out {args.out!r}: {runner.unwritable(args.out)}")
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
         ["--scheduler", args.scheduler] if args.scheduler else []) + (["--overwrite"] if args.overwrite else [])
+    writes = []  # what will write into --results: a read-only one serves runs that are complete
     for name in names:  # every command validates before any work starts
         if name in DRAWINGS:
+            writes += [name] * bool(DRAWINGS[name].needs)
             continue
         if name in EXTENSIONS:
             extension = EXTENSIONS[name]
@@ -710,10 +750,16 @@ def main():
                 parsed(panel, [*panel.flags, "--save_folder", args.results, *passthrough])
             parsed(Panel(name, extension.script, (), ""),
                    [*extension.flags[args.scale], "--save_folder", args.results, *passthrough])
+            writes.append(name)
             continue
         figure = CATALOG[name]
         for panel in figure.panels:
-            parsed(panel, arguments(figure, panel, args.scale, args.results, passthrough))
+            panel_args = parsed(panel, arguments(figure, panel, args.scale, args.results, passthrough))
+            if run_verdict(panel, panel_args, array_path(panel, panel_args))[0] != "complete":
+                writes.append(f"{name} [{panel.title}]")
+    if writes and runner.unwritable(args.results):
+        parser.error(f"--results {args.results!r}: {runner.unwritable(args.results)}, and {writes[0]} needs to write "
+                     f"its run there")
     for name in names:
         start = time.time()
         if name in DRAWINGS:

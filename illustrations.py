@@ -139,7 +139,7 @@ def main():
         draw_phase_diagram(ax, getattr(args, "transition_summary", None))
     else:
         draw_wendel_map(ax)
-    fig.savefig(args.figure, dpi=110)
+    runner.save_figure(fig, args.figure, dpi=110)
     plt.close(fig)
     print(args.figure)
 

@@ -168,7 +168,7 @@ def compare(measure_path, dis_test_path, png):
                       fontsize=9)
     fig.suptitle("Extension (not in the paper): the kernel bound's measure beside trained networks' test distance",
                  fontsize=10)
-    fig.savefig(png, dpi=110)
+    runner.save_figure(fig, png, dpi=110)
     plt.close(fig)
     return float(per_cell), float(per_trial), int(valid_cells.sum()), int(valid_trials.sum())
 

@@ -127,7 +127,7 @@ def add_training_flags(parser):
     """The nonconvex-training flags on top of runner.make_parser(beta=True)."""
     parser.add_argument("--epochs", type=int, default=400, help="full-batch AdamW steps")
     parser.add_argument("--lr", type=float, default=2e-3, help="AdamW learning rate")
-    parser.add_argument("--width", type=int, default=None, help="hidden neurons (default n + 1)")
+    parser.add_argument("--width", type=int, default=None, help="hidden neurons (default: n + 1)")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda when present")
     parser.add_argument("--verbose", action="store_true", help="print each cell's final losses")
     parser.add_argument("--reset_optimizer", action="store_true",

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm  # noqa: E402
 
 import common  # noqa: E402
-from runner import OneLineParser, grid, trial_mean  # noqa: E402
+from runner import OneLineParser, array_sha256, grid, save_figure, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
 # What each array family is, by file-name prefix: (colour-bar label, fixed 0..1 levels?).
@@ -59,6 +59,9 @@ def load(path):
     if array.ndim != 3 or 0 in array.shape:
         raise ValueError(f"expected an (n, d, trial) array, got shape {array.shape}")
     sidecar = read_sidecar(os.path.splitext(path)[0] + ".json")
+    if sidecar.get("array_sha256") not in (None, array_sha256(path)):
+        raise ValueError("the array is not the one its sidecar describes (array_sha256 differs: the run stopped "
+                         "between writing the two); rerun the run's command to derive both again from its state")
     rows, columns = axis_names(sidecar)
     grids = []
     for axis, name in enumerate((rows, columns)):
@@ -199,7 +202,7 @@ def render(path, theory=True):
     ax.set_title(title(path, sidecar), fontsize=9)
     png = os.path.splitext(path)[0] + ".png"
     try:
-        fig.savefig(png, dpi=120, bbox_inches="tight")
+        save_figure(fig, png, dpi=120, bbox_inches="tight")
     except OSError as error:  # a read-only folder, a full disk
         raise ValueError(f"cannot write {png} ({error.strerror or error})") from None
     finally:

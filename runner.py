@@ -1,25 +1,38 @@
 """The command line and the grid runner, shared by every script.
 
 - Command line: the reference flags plus --jobs, --resume, --retry-failed,
-  --scheduler, (convex scripts) --solver and (training forms) --beta, each
+  --overwrite, --scheduler, (convex scripts) --solver and (training forms) --beta, each
   validated before any work with a one-line error naming the flag.
 - Seeds: trial t of cell (n, d) draws from default_rng([seed, n, d, t]) alone, so
   results do not depend on worker count, order, machine or engine.
-- One state per run: <run>.state.npz holds every metric array and the per-trial
-  status codes (done = has a status) and is replaced by one atomic rename after
-  every finished unit of work. The reference-named arrays <stem>.npy and their
-  JSON sidecars are derived from it (and rebuilt from it by --resume), so no kill
-  can leave arrays that disagree with the record of which trials are done.
+- What is identical where: on one machine, byte for byte (a resumed run against an
+  uninterrupted one, --jobs 1 against --jobs 2, Dask against local workers); across
+  machines, within the tolerances tests/test_recorded_results.py states, since the math
+  libraries round along a path chosen by the CPU.
+- One state per run: <run>.state.npz, a snapshot of every metric array and the
+  per-trial status codes (done = has a status), and <run>.state.log, one line appended
+  per finished unit of work and folded into a new snapshot (one atomic rename) at each
+  checkpoint. The reference-named arrays <stem>.npy and their JSON sidecars (which name
+  their array's sha256) are derived from it, so no kill can leave arrays that disagree
+  with the record of which trials are done without a reader seeing it.
+- A rerun never destroys work: the same command over the same run continues it, or
+  derives a complete run's files again; only --overwrite discards, saying what.
+- Every worker runs the code the run records: the code version is fixed when a process
+  imports the suite, every unit of work returns its worker's, and a mismatch stops the
+  run with one line.
 - Failed trials are results: an exception inside a trial is caught in the worker,
   its metrics are NaN, its status "error: <Type>: <first line>" is counted, and
   the traceback goes to <run>.errors.log. --resume --retry-failed runs them again.
 - Grids: n = 10..N by d = 10..D, or any two named axes a script passes (n by
   lambda, d by s); every unit of work runs on one BLAS thread.
 - Engines: local worker processes (joblib, --jobs) or a Dask cluster
-  (--scheduler, through joblib's Dask backend); the arrays are bit-identical.
+  (--scheduler, through joblib's Dask backend); the arrays are bit-identical. A lost or
+  unreachable scheduler is one line.
 """
 
 import argparse
+import asyncio
+import base64
 import contextlib
 import errno
 import functools
@@ -50,9 +63,22 @@ OPTW_NORM = "planted ReLU neurons: 0 Gaussian directions, 1 e_1, ..., e_k, 2 w_2
 VERSIONED_PACKAGES = ("numpy", "scipy", "cvxpy", "clarabel", "mosek", "torch", "joblib", "threadpoolctl",
                       "dask", "distributed")
 ROOT = os.path.dirname(os.path.abspath(__file__))
+# The planted labels have norm about 1. Far above it the training forms' solves fail their
+# check (measured: sigma 1e3, 2 of 14; 1e5, 14 of 14), and 1e300 overflows every solve.
+SIGMA_MAX = 100.0
 
 
 # --------------------------------------------------------------------------- command line
+
+
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """--help shows each flag's default, unless the flag has none (None) or its help
+    already says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -60,7 +86,7 @@ class OneLineParser(argparse.ArgumentParser):
     shows every flag's default."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -91,17 +117,21 @@ def add_run_flags(parser, details=True):
         parser.set_defaults(save_details=False)
     parser.add_argument("--save_folder", default="./results/", help="where the arrays, sidecars and state go")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (1: serial)")
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue an interrupted run (a rerun of the same command does so anyway; kept for "
+                             "the reference command line)")
     parser.add_argument("--retry-failed", dest="retry_failed", action="store_true",
                         help="with --resume, run again the trials that raised an error")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a run in --save_folder made with other settings or code")
+                        help="discard the run in --save_folder (saying what it held) and start afresh")
     parser.add_argument("--resume-any-version", dest="resume_any_version", action="store_true",
                         help="with --resume, continue a run made by another version of the code (the sidecar "
                              "then lists each invocation's version and says mixed_versions)")
     parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
                         help="run the grid on this Dask scheduler (e.g. tcp://host:8786); "
                              "default $DASK_SCHEDULER_ADDRESS, else local workers (--jobs)")
+    parser.add_argument("--scheduler_timeout", type=float, default=10.0,
+                        help="seconds to wait for --scheduler to answer before giving up")
     return parser
 
 
@@ -117,8 +147,9 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), beta=False, no
     parser.add_argument("--optw", type=int, default=optw_default, help=optw_help)
     parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
     parser.add_argument("--sigma", type=float, default=0.0,
-                        help="must be 0: noiseless recovery (kept for the reference command line)" if noiseless else
-                        "label noise: y gets sigma N(0, I_n) / sqrt(n)")
+                        help="label noise; this script is noiseless and takes only the default, 0 (the flag is kept "
+                             "for the reference command line)" if noiseless else
+                        f"label noise, 0 to {SIGMA_MAX:g}: y gets sigma N(0, I_n) / sqrt(n)")
     add_run_flags(parser)
     if beta:
         parser.add_argument("--beta", type=float, default=1e-6, help="weight decay")
@@ -170,8 +201,9 @@ def check_flags(parser, args, noiseless=False):
             parser.error(f"--optw 2 (w_2 = -w_1) needs --neu 2; got --neu {args.neu}")
         if args.optw == 1 and args.neu > GRID_STEP:
             parser.error(f"--optw 1 (w_j = e_j) needs --neu at most {GRID_STEP}, the smallest d; got {args.neu}")
-    if not np.isfinite(args.sigma) or args.sigma < 0:
-        parser.error(f"--sigma must be a finite number >= 0; got {args.sigma}")
+    if not (0 <= args.sigma <= SIGMA_MAX):
+        parser.error(f"--sigma must be a number from 0 to {SIGMA_MAX:g}; got {args.sigma}")
+    args.sigma += 0.0  # -0 is 0: one file name, sig0
     if getattr(args, "beta", None) is not None and (not np.isfinite(args.beta) or args.beta < 0):
         parser.error(f"--beta must be a finite number >= 0; got {args.beta}")
     if noiseless and args.sigma != 0:
@@ -216,6 +248,8 @@ def _check_run_flags(parser, args):
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
     if args.retry_failed and not args.resume:
         parser.error("--retry-failed needs --resume (it retries the failed trials of an earlier run)")
+    if not (np.isfinite(args.scheduler_timeout) and args.scheduler_timeout > 0):
+        parser.error(f"--scheduler_timeout must be a number of seconds > 0; got {args.scheduler_timeout}")
     if args.scheduler is not None and "://" not in args.scheduler:
         parser.error(f"--scheduler must be a Dask scheduler address such as tcp://127.0.0.1:8786; "
                      f"got {args.scheduler!r}")
@@ -291,7 +325,8 @@ def failed_trial(metrics, error):
 
 def _run_task(work, batched, metrics, n, d, trials, seed, args):
     """One unit of work in a worker, on one BLAS thread: a single trial, or all pending
-    trials of a cell. An exception fails the unit's trials, not the grid."""
+    trials of a cell. An exception fails the unit's trials, not the grid. Returns the
+    unit's results with the code version the worker imported."""
     try:
         rngs = [trial_rng(seed, n, d, t) for t in trials]
         with _blas_controller().limit(limits=1, user_api="blas"):  # threaded BLAS on busy cores: 50-100x slower
@@ -301,7 +336,7 @@ def _run_task(work, batched, metrics, n, d, trials, seed, args):
     if not args.save_details:  # a trial's data are megabytes: send back only what is kept
         for result in results:
             result.details = {}
-    return n, d, trials, results
+    return n, d, trials, results, code_version()  # the source this worker imported, checked by the run
 
 
 @functools.cache
@@ -341,12 +376,9 @@ def git_commit():
 PRESENTATION = ("figures.py", "illustrations.py")
 
 
-@functools.cache
-def code_version():
-    """The suite's version, what a run's numbers depend on besides its arguments: a hash
-    of its source as it is on disk, the root-level *.py files but PRESENTATION and
-    requirements.txt (those git tracks, in a checkout). Committed or not, any change to
-    them is a new version; a commit of documentation, tests, figures.py or PNGs is not."""
+def _source_version():
+    """A hash of the suite's source as it is on disk now: the root-level *.py files but
+    PRESENTATION, and requirements.txt (those git tracks, in a checkout)."""
     import hashlib
 
     try:
@@ -362,6 +394,21 @@ def code_version():
         with open(os.path.join(ROOT, name), "rb") as stream:
             digest.update(name.encode() + b"\0" + stream.read() + b"\0")
     return f"source-{digest.hexdigest()[:16]}"
+
+
+# Computed once, when this process imports the suite (a worker with it), never read from
+# disk again: a process that imported older source keeps reporting that source's version,
+# so a run can refuse a worker whose code is not the code it records (_check_versions).
+_IMPORTED_VERSION = _source_version()
+
+
+def code_version():
+    """The suite's version, what a run's numbers depend on besides its arguments: a hash
+    of its source when this process imported it, the root-level *.py files but
+    PRESENTATION and requirements.txt (those git tracks, in a checkout). Committed or
+    not, any change to them is a new version; a commit of documentation, tests,
+    figures.py or PNGs is not."""
+    return _IMPORTED_VERSION
 
 
 def identity(args, neutral_flags=()):
@@ -409,6 +456,12 @@ def atomic_write(path, write):
         raise
 
 
+def save_figure(fig, path, **kwargs):
+    """A matplotlib figure saved as PNG through atomic_write: a full disk or a kill leaves
+    the old file or none at path, never a cut one."""
+    atomic_write(path, lambda stream: fig.savefig(stream, format="png", **kwargs))
+
+
 def remove_stale_parts(folder):
     """Delete the *.part files of writers that are no longer running (a kill -9
     leaves them behind); those of a live process are kept. Returns their names."""
@@ -434,11 +487,17 @@ def remove_stale_parts(folder):
 
 
 class RunState:
-    """Everything a run knows, kept in one file: the metric arrays (n, d, trial),
-    per-trial status and route codes (-1: not done), the run's arguments, its
-    provenance and the wall time of each invocation.
+    """Everything a run knows: the metric arrays (n, d, trial), per-trial status and
+    route codes (-1: not done), the run's arguments, its provenance and the wall time
+    and trial count of each invocation.
 
-    The file is an .npz written by atomic_write: one rename replaces it whole."""
+    On disk it is two files. <run>.state.npz, the snapshot, is replaced whole by one
+    atomic rename (save); <run>.state.log, beside it, gets one line appended per
+    finished unit of work (append), so that recording a trial costs the same however
+    large the run is. The log's first line names the snapshot it continues (log_id); a
+    log of another snapshot is ignored, and a last line cut by a kill is dropped, so a
+    kill at any moment loses only the units in flight. save() folds the log into a new
+    snapshot and starts an empty log (compaction)."""
 
     def __init__(self, path, metrics, shape, arguments):
         self.path, self.arguments = path, arguments
@@ -450,6 +509,11 @@ class RunState:
         self.provenance = {"started_utc": utc_now(), "host": platform.node(), "git_commit": commit,
                            "git_dirty": dirty, "code_version": code_version(), "python": sys.executable}
         self.runs = []
+        self._log = None
+
+    @property
+    def log_path(self):
+        return self.path[: -len(".npz")] + ".log"
 
     @property
     def done(self):
@@ -470,19 +534,67 @@ class RunState:
         return dict(Counter(names[code] for code in codes[codes >= 0].ravel()))
 
     def save(self):
+        """A new snapshot with everything recorded, then a new empty log that continues it."""
+        import secrets
+
+        self.close()
+        log_id = secrets.token_hex(8)
         meta = {"arguments": self.arguments, "status_names": self.status_names, "route_names": self.route_names,
-                "provenance": self.provenance, "runs": self.runs}
+                "provenance": self.provenance, "runs": self.runs, "log_id": log_id}
         payload = {f"metric_{metric}": array for metric, array in self.arrays.items()}
         payload.update(status=self.status, route=self.route, meta=np.array(json.dumps(meta)))
         atomic_write(self.path, lambda stream: np.savez(stream, **payload))
+        # killed here, the old log names the old snapshot and is ignored: nothing is lost
+        atomic_write(self.log_path, lambda stream: stream.write(json.dumps({"log_id": log_id}).encode() + b"\n"))
+        self._log = open(self.log_path, "ab", buffering=0)
+
+    def append(self, indices, results, run):
+        """Record finished trials (index, TrialResult) and log them in one appended line;
+        `run` is this invocation's entry of runs, whose counters the line carries."""
+        for index, result in zip(indices, results):
+            self.record(index, result)
+        values = {metric: np.array([result.metrics[metric] for result in results], dtype=np.float64)
+                  for metric in self.arrays}
+        entry = {"index": [[int(i) for i in index] for index in indices],
+                 # raw bytes: every value, NaN's sign included, comes back bit for bit
+                 "metrics": {metric: base64.b64encode(array.tobytes()).decode() for metric, array in values.items()},
+                 "status": [result.status for result in results], "route": [result.route for result in results],
+                 "run": len(self.runs) - 1, "run_trials": run["trials"], "run_wall_s": run["wall_s"]}
+        self._log.write(json.dumps(entry).encode() + b"\n")  # one write: a kill leaves a whole line or a cut one
+
+    def close(self):
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _replay(self, log_id):
+        """Apply the whole lines of the log that continues snapshot log_id."""
+        try:
+            with open(self.log_path, "rb") as stream:
+                lines = stream.read().split(b"\n")
+        except FileNotFoundError:
+            return
+        if not lines or _json_line(lines[0]) != {"log_id": log_id}:
+            return  # the log of another snapshot: already folded into this one, or of a replaced run
+        for line in lines[1:-1]:  # the last piece is b"" after a whole line, or a line cut by a kill
+            entry = _json_line(line)
+            if entry is None:
+                break
+            metrics = {metric: np.frombuffer(base64.b64decode(text), dtype=np.float64)
+                       for metric, text in entry["metrics"].items()}
+            for k, index in enumerate(entry["index"]):
+                self.record(tuple(index), TrialResult({metric: values[k] for metric, values in metrics.items()},
+                                                      entry["status"][k], route=entry["route"][k]))
+            self.runs[entry["run"]].update(trials=entry["run_trials"], wall_s=entry["run_wall_s"])
 
     @classmethod
     def load(cls, path, metrics, shape):
-        """The state saved at path; raises ValueError with a one-line reason when it is unreadable."""
+        """The state saved at path (its snapshot and log); raises ValueError with a
+        one-line reason when it is unreadable or not a run state's layout and types."""
         state = cls.__new__(cls)
-        state.path = path
+        state.path, state._log = path, None
         # A damaged file can fail in any layer (zip, CRC, npy header, JSON, the meta's
-        # keys), each with its own exception type: all of them mean "unreadable".
+        # keys, their types), each with its own exception type: all mean "unreadable".
         try:
             with np.load(path, allow_pickle=False) as stored:
                 meta = json.loads(str(stored["meta"]))
@@ -490,11 +602,36 @@ class RunState:
                 state.status, state.route = stored["status"], stored["route"]
             state.arguments, state.provenance, state.runs = meta["arguments"], meta["provenance"], meta["runs"]
             state.status_names, state.route_names = meta["status_names"], meta["route_names"]
+            _check_layout(state, shape)
+            state._replay(meta.get("log_id"))
         except Exception as error:
             raise ValueError(f"{path} is not a readable run state ({type(error).__name__}: {error})") from None
-        if state.status.shape != shape or any(array.shape != shape for array in state.arrays.values()):
-            raise ValueError(f"{path} holds arrays of shape {state.status.shape}, not {shape}")
         return state
+
+
+def _json_line(line):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
+
+
+def _check_layout(state, shape):
+    """Raise ValueError unless a loaded state has the types a run writes and the run's shape."""
+    if state.status.shape != shape or any(array.shape != shape for array in state.arrays.values()):
+        raise ValueError(f"arrays of shape {state.status.shape}, not {shape}")
+    if not (isinstance(state.arguments, dict) and isinstance(state.provenance, dict)
+            and isinstance(state.runs, list) and all(isinstance(run, dict) for run in state.runs)):
+        raise ValueError("meta.arguments and meta.provenance must be objects and meta.runs a list of objects")
+    for names, codes, what in ((state.status_names, state.status, "status"), (state.route_names, state.route, "route")):
+        if not (isinstance(names, list) and all(isinstance(name, str) for name in names)):
+            raise ValueError(f"meta.{what}_names must be a list of strings")
+        if codes.dtype.kind != "i" or codes.size and not (-1 <= codes.min() and codes.max() < len(names)):
+            raise ValueError(f"{what} codes must be integers from -1 to {len(names) - 1}")
+    if any(array.dtype != np.float64 for array in state.arrays.values()):
+        raise ValueError("metric arrays must be float64")
+    state.status, state.route = state.status.astype(np.int32), state.route.astype(np.int32)
+    state.arrays = {metric: np.array(array) for metric, array in state.arrays.items()}  # writable copies
 
 
 def _code(names, name):
@@ -507,10 +644,16 @@ def _code(names, name):
 
 # The flags of add_run_flags that change no number (identity); optw_choices is the
 # parser's own note, not a flag.
-RUN_FLAGS = {"jobs", "resume", "retry_failed", "scheduler", "save_details", "save_folder", "overwrite",
-             "resume_any_version", "optw_choices"}
-DERIVED_EVERY_S = 5.0  # the derived arrays and sidecars lag the state by at most this much
+RUN_FLAGS = {"jobs", "resume", "retry_failed", "scheduler", "scheduler_timeout", "save_details", "save_folder",
+             "overwrite", "resume_any_version", "optw_choices"}
+# The state's snapshot and the derived arrays are rewritten together (a checkpoint) at most
+# every CHECKPOINT_EVERY_S, and never more often than CHECKPOINT_SHARE of the run's time:
+# a large run's checkpoints, which cost time in proportion to its size, are spaced out.
+CHECKPOINT_EVERY_S = 5.0
+CHECKPOINT_SHARE = 0.05
 FAILED_TRIALS_EXIT = 3  # a run's exit status when it finished with failed trials
+NO_RESULT_EXIT = 4  # ... when every trial it computed failed its check (NaN everywhere)
+STATE_BYTES_PER_TRIAL = 8 + 8 + 4  # per metric a float64, plus status and route codes and the masks built on them
 
 
 def default_axes(args):
@@ -549,8 +692,8 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
 
     outputs: {metric: file prefix}, e.g. {"rec": "rec_rate_skip"}; each array has
     shape (len(n grid), len(d grid), sample) and is saved as <stem>.npy beside a
-    <stem>.json sidecar, both derived from the run's state file
-    <details stem>.state.npz. work(n, d, rng, args) -> TrialResult, or with
+    <stem>.json sidecar, both derived from the run's state <details stem>.state.npz
+    (and its .state.log). work(n, d, rng, args) -> TrialResult, or with
     batched=True work(n, d, [rng, ...], args) -> [TrialResult, ...] for all
     pending trials of a cell at once. skip_cell(n, d) -> reason or None: such
     cells stay NaN, counted as "skipped (<reason>)". axes: ((name, values), (name,
@@ -558,28 +701,60 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     then takes the two axis values in place of (n, d). neutral_flags: the script's flags
     that change no number (left out of the run's identity); tolerances: the acceptance
     tolerances its trials use, recorded in the sidecar.
+
+    A folder that already holds this run (same identity) continues it, or, when it is
+    complete, derives its arrays and sidecars again; only --overwrite discards it.
     """
+    axes = axes or default_axes(args)
+    _refuse_oversized(args, (len(axes[0][1]), len(axes[1][1]), args.sample), len(outputs))
     lock_path = os.path.join(args.save_folder, file_stem(details_prefix, args, with_sigma) + ".lock")
     try:
         lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
         try:
-            return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes,
-                             neutral_flags, tolerances)
+            with _cluster(args) as client:  # connected and checked before the state is touched
+                return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes,
+                                 neutral_flags, tolerances, client)
         finally:
             lock.close()
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
-        # Every file is written whole or not at all (atomic_write): the state on disk is
-        # the last complete one, so freeing space and resuming loses only the work in flight.
+        # Every file is written whole or not at all (atomic_write), and the log loses at
+        # most its cut last line: freeing space and resuming loses only the work in flight.
         sys.exit(f"error: no space left on the device of --save_folder {args.save_folder} ({error.strerror}); "
                  f"free some, then --resume continues")
 
 
-def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes, neutral_flags, tolerances):
+def _refuse_oversized(args, shape, metrics):
+    """Exit with one line, before any work, when the run's state would not fit in memory."""
+    needed = int(np.prod(shape, dtype=np.float64) * (STATE_BYTES_PER_TRIAL + 8 * (metrics - 1)))
+    available = _available_memory()
+    if available and needed > available:
+        sys.exit(f"error: --sample {args.sample}: the run's state ({shape[0]} x {shape[1]} cells x {shape[2]} "
+                 f"trials) would need {_gib(needed)} of memory, more than the {_gib(available)} available; "
+                 f"use a smaller --sample or grid")
+
+
+def _available_memory():
+    """Bytes of memory available to a new allocation (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _gib(size):
+    return f"{size / 2 ** 30:.3g} GiB"
+
+
+def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes, neutral_flags, tolerances,
+              client):
     from tqdm import tqdm
 
-    axes = axes or (("n", grid(args.n)), ("d", grid(args.d)))
     axis_names = [name for name, _ in axes]
     n_grid, d_grid = (axis_values(values) for _, values in axes)
     shape = (len(n_grid), len(d_grid), args.sample)
@@ -590,12 +765,11 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
     for name in remove_stale_parts(folder) + remove_stale_parts(os.path.join(folder, "details")):
         print(f"removed {name}, left behind by a killed run")
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
-    run_identity = identity(args, neutral_flags)
-    state = _resumed_state(args, state_path, stems, outputs, shape, run_identity) if args.resume else None
-    if state is None and not args.overwrite:
-        _refuse_other_identity(state_path, outputs, shape, run_identity)
+    state = _existing_state(args, state_path, stems, outputs, shape, identity(args, neutral_flags))
     if state is None:
         state = RunState(state_path, list(outputs), shape, arguments)
+    else:  # this invocation's run flags: the sidecar names the folder the run lives in now
+        state.arguments.update({key: value for key, value in arguments.items() if key in RUN_FLAGS})
     for i, n in enumerate(n_grid):
         for j, d in enumerate(d_grid):
             reason = skip_cell(n, d) if skip_cell else None
@@ -603,12 +777,15 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
                 for t in np.flatnonzero(~state.done[i, j]):
                     state.record((i, j, t), TrialResult({metric: np.nan for metric in outputs}, f"skipped ({reason})"))
 
-    tasks = []
-    for i, n in enumerate(n_grid):
-        for j, d in enumerate(d_grid):
-            pending = [int(t) for t in np.flatnonzero(~state.done[i, j])]
-            units = [pending] if batched else [[t] for t in pending]
-            tasks += [(n, d, unit) for unit in units if unit]
+    def tasks():  # made as they are dispatched: a large grid's list of units is never held whole
+        for i, n in enumerate(n_grid):
+            for j, d in enumerate(d_grid):
+                pending = [int(t) for t in np.flatnonzero(~state.done[i, j])]
+                for unit in [pending] if batched else [[t] for t in pending]:
+                    if unit:
+                        yield n, d, unit
+
+    pending_total = int((~state.done).sum())
     index_n = {n: i for i, n in enumerate(n_grid)}
     index_d = {d: j for j, d in enumerate(d_grid)}
     errors_path = os.path.join(folder, run_stem + ".errors.log")
@@ -616,57 +793,80 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
            "trials": 0, "code_version": code_version()}
     state.runs.append(run)
     start = time.time()
+    checkpoint_cost = [0.0]
 
-    def derive():
-        """The reference-named arrays and their sidecars, from the state (arrays first)."""
-        run["wall_s"] = round(time.time() - start, 3)
+    def checkpoint():
+        """A new snapshot of the state, then the reference-named arrays and their sidecars
+        derived from it (arrays first, each sidecar naming its array's sha256)."""
+        begun = time.time()
+        run["wall_s"] = round(begun - start, 3)
+        state.save()
         for metric, stem in stems.items():
             path = os.path.join(folder, stem)
-            atomic_write(path + ".npy", lambda s, a=state.arrays[metric]: np.save(s, a))
+            digest = _save_array(path + ".npy", state.arrays[metric])
             sidecar = _sidecar(args, state, metric, stem, run_stem, shape, dict(zip(axis_names, (n_grid, d_grid))),
-                               tolerances,
-                               errors_path)
+                               tolerances, errors_path, digest)
             atomic_write(path + ".json", lambda s, c=sidecar: s.write(json.dumps(c, indent=1).encode()))
+        checkpoint_cost[0] = time.time() - begun
 
-    progress = tqdm(total=sum(len(unit) for _, _, unit in tasks), desc=details_prefix, unit="trial")
+    progress = tqdm(total=pending_total, desc=details_prefix, unit="trial")
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         signal.signal(signal.SIGTERM, _terminated)  # SIGTERM ends the run as Ctrl-C does
-        state.save()
-        derive()
-        last_derived = time.time()
-        for n, d, trials, results in _execute(args, work, batched, list(outputs), tasks):
+        checkpoint()
+        last_checkpoint = time.time()
+        units = _execute(args, client, work, batched, list(outputs), tasks())
+        while True:
+            try:
+                n, d, trials, results, version = next(units)
+            except StopIteration:
+                break
+            except (Exception, asyncio.CancelledError) as error:
+                if client is None:
+                    raise
+                raise _ClusterLost(error) from None
+            if version != run["code_version"]:
+                raise _StaleWorker(version)
             i, j = index_n[n], index_d[d]
+            run["trials"] += len(trials)
+            run["wall_s"] = round(time.time() - start, 3)
+            state.append([(i, j, t) for t in trials], results, run)
             for t, result in zip(trials, results):
-                state.record((i, j, t), result)
                 if result.error:
                     with open(errors_path, "a") as log:
                         log.write(f"--- {axis_names[0]}={n} {axis_names[1]}={d} trial={t} {utc_now()}\n"
                                   f"{result.error}\n")
                 if args.save_details:
                     _save_details(args, details_prefix, with_sigma, dict(zip(axis_names, (n, d))), t, result)
-            run["trials"] += len(trials)
-            run["wall_s"] = round(time.time() - start, 3)
-            state.save()
-            if time.time() - last_derived > DERIVED_EVERY_S:
-                derive()
-                last_derived = time.time()
+            since = time.time() - last_checkpoint
+            if since > max(CHECKPOINT_EVERY_S, checkpoint_cost[0] / CHECKPOINT_SHARE):
+                checkpoint()
+                last_checkpoint = time.time()
             progress.update(len(trials))
-    except (KeyboardInterrupt, _Terminated) as interruption:
+    except (KeyboardInterrupt, _Terminated, _ClusterLost, _StaleWorker) as stop:
         for number in (signal.SIGINT, signal.SIGTERM):  # a second signal must not cut the last save
             signal.signal(number, signal.SIG_IGN)
         progress.close()
-        state.save()
-        derive()
+        checkpoint()
+        state.close()
         done, total = int(state.done.sum()), int(state.done.size)
+        if isinstance(stop, _ClusterLost):
+            error = stop.args[0]
+            sys.exit(f"error: lost the Dask scheduler {args.scheduler} after {done} of {total} trials "
+                     f"({type(error).__name__}: {(str(error).splitlines() or [''])[0][:120]}); "
+                     f"--resume continues once it is back")
+        if isinstance(stop, _StaleWorker):
+            sys.exit(f"error: a worker ran code version {stop.args[0]}, not this run's {run['code_version']} "
+                     f"(the source changed after the worker imported it); stopped after {done} of {total} "
+                     f"trials, none of its results kept; restart the workers, then --resume continues")
         print(f"interrupted after {done} of {total} trials; --resume continues", file=sys.stderr)
-        sys.exit(143 if isinstance(interruption, _Terminated) else 130)
+        sys.exit(143 if isinstance(stop, _Terminated) else 130)
     finally:
         progress.close()
         for number, handler in previous.items():
             signal.signal(number, handler)
-    state.save()
-    derive()
+    checkpoint()
+    state.close()
     counts = state.counts(state.status, state.status_names)
     for stem in stems.values():
         print(f"saved {os.path.join(folder, stem)}.npy  shape {shape}  statuses {counts}")
@@ -675,11 +875,54 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
         print(f"{failed} trial(s) raised: NaN in the arrays, tracebacks in {errors_path}; "
               f"--resume --retry-failed runs them again", file=sys.stderr)
         sys.exit(FAILED_TRIALS_EXIT)
+    skipped = [code for code, name in enumerate(state.status_names) if name.startswith("skipped")]
+    computed = state.done & ~np.isin(state.status, skipped)
+    if computed.any() and not any(np.isfinite(array[computed]).any() for array in state.arrays.values()):
+        print(f"every one of the {int(computed.sum())} computed trials failed its check (statuses {counts}): "
+              f"no finite value in the arrays", file=sys.stderr)
+        sys.exit(NO_RESULT_EXIT)
     return state.arrays
+
+
+def _save_array(path, array):
+    """np.save through atomic_write; returns the sha256 of the file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+
+    class Hashing:  # not a real file, so np.save writes it in chunks: no copy of a large array
+        def __init__(self, stream):
+            self.stream = stream
+
+        def write(self, data):
+            digest.update(data)
+            return self.stream.write(data)
+
+    atomic_write(path, lambda stream: np.save(Hashing(stream), array))
+    return digest.hexdigest()
+
+
+def array_sha256(path):
+    """The sha256 of a file's bytes, as a sidecar's array_sha256 records it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class _Terminated(Exception):
     """SIGTERM, raised in the main thread like KeyboardInterrupt for SIGINT."""
+
+
+class _ClusterLost(Exception):
+    """The Dask engine failed mid-run (args[0]: its exception)."""
+
+
+class _StaleWorker(Exception):
+    """A unit of work came back from a worker running another code version (args[0])."""
 
 
 def _terminated(signum, frame):
@@ -727,26 +970,61 @@ def _engine(args):
     return f"dask {args.scheduler}" if args.scheduler else f"joblib, {args.jobs} process(es)"
 
 
-def _execute(args, work, batched, metrics, tasks):
-    """The finished units, in completion order, from local workers or a Dask cluster."""
+def _execute(args, client, work, batched, metrics, tasks):
+    """The finished units, in completion order, from local workers or the Dask cluster
+    `client` is connected to, each with the code version of the worker that ran it."""
     from joblib import Parallel, delayed, parallel_config
 
     calls = (delayed(_run_task)(work, batched, metrics, n, d, unit, args.seed, args) for n, d, unit in tasks)
-    if not args.scheduler:
+    if client is None:
         with parallel_config(backend="loky", initializer=_watch_parent, initargs=(os.getpid(),)):
             yield from Parallel(n_jobs=args.jobs, return_as="generator_unordered")(calls)
         return
-    from distributed import Client
-
-    with Client(args.scheduler, timeout="30s") as client, parallel_config(backend="dask"):
-        _check_cluster(client, args.scheduler)
-        print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
+    with parallel_config(backend="dask"):
         yield from Parallel(n_jobs=-1, return_as="generator_unordered")(calls)
 
 
+@contextlib.contextmanager
+def _cluster(args):
+    """A Dask client connected to --scheduler and checked (_check_cluster), or None for
+    local workers; exits with one line when no scheduler answers within --scheduler_timeout."""
+    if not args.scheduler:
+        yield None
+        return
+    import logging
+
+    from distributed import Client
+
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # its own log of the failed connection would repeat our one line
+    try:
+        client = Client(args.scheduler, timeout=f"{args.scheduler_timeout}s")
+    except (OSError, TimeoutError, asyncio.TimeoutError) as error:
+        sys.exit(f"error: --scheduler {args.scheduler}: no Dask scheduler answered within "
+                 f"{args.scheduler_timeout:g} s ({type(error).__name__}); start it, or raise --scheduler_timeout")
+    finally:
+        quiet.setLevel(level)
+    try:
+        _check_cluster(client, args.scheduler)
+        print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
+        yield client
+    finally:
+        quiet.setLevel(logging.CRITICAL)  # closing a client whose scheduler is gone logs its own errors
+        with contextlib.suppress(Exception):
+            client.close(timeout=5)
+
+
+def _worker_code_version():
+    """Run on a Dask worker: the version of the suite's source that the worker imported."""
+    return code_version()
+
+
 def _check_cluster(client, address):
-    """Exit with one line unless the scheduler and every worker can import the suite:
-    Dask unpickles the tasks there, and a scheduler that cannot leaves the client waiting."""
+    """Exit with one line unless the scheduler and every worker can import the suite
+    (Dask unpickles the tasks there, and a scheduler that cannot leaves the client
+    waiting), and every worker imported the source this process did: a worker started
+    before an edit keeps the modules it imported and would compute with old code."""
 
     def importable(root, names):
         import importlib
@@ -770,67 +1048,70 @@ def _check_cluster(client, address):
         if problem:
             sys.exit(f"error: --scheduler {address}: {where} cannot import the suite ({problem}); "
                      f"start the scheduler and workers with PYTHONPATH={ROOT}")
+    for worker, version in sorted(client.run(_worker_code_version).items()):
+        if version != code_version():
+            sys.exit(f"error: --scheduler {address}: worker {worker} runs code version {version}, this run is "
+                     f"{code_version()} (it imported the source before it changed); restart the workers "
+                     f"(stop and start each `dask worker`, or Client.restart()), then run again")
 
 
-def _resumed_state(args, state_path, stems, outputs, shape, run_identity):
-    """The state of an earlier run with the same arguments, or None when there is
-    none; exits with one line when it cannot be used."""
+def _existing_state(args, state_path, stems, outputs, shape, run_identity):
+    """The state of this run (same identity) already in the folder, to continue, or None
+    to start afresh; exits with one line when the folder holds something a fresh start
+    would destroy (another run, an unreadable state, arrays without their state) and
+    --overwrite was not given. --overwrite says what it discards."""
     derived = [os.path.join(args.save_folder, stem + ext) for stem in stems.values() for ext in (".npy", ".json")]
     if not os.path.exists(state_path):
         found = [path for path in derived if os.path.exists(path)]
+        if found and not args.overwrite:
+            sys.exit(f"error: {found[0]} exists without its run state {state_path} (deleted, or written by an "
+                     f"older version); --overwrite replaces it, or use another --save_folder")
         if found:
-            sys.exit(f"error: --resume: {found[0]} exists but its run state {state_path} does not "
-                     f"(deleted, or written by an older version); run without --resume to start afresh")
-        print("resume: nothing to resume, starting")
+            print(f"--overwrite: replacing {found[0]}, which has no run state")
+        elif args.resume:
+            print("resume: nothing to resume, starting")
         return None
     try:
         state = RunState.load(state_path, list(outputs), shape)
     except ValueError as error:
-        sys.exit(f"error: --resume: {error}; delete it, or run without --resume to start afresh")
+        if args.overwrite:
+            print(f"--overwrite: discarding {state_path}, which is unreadable")
+            return None
+        sys.exit(f"error: {error}; --overwrite starts it afresh, or use another --save_folder")
+    done, total = int(state.done.sum()), int(state.done.size)
     differences = identity_differences(state.arguments, run_identity)
-    if differences and args.overwrite:
-        print(f"resume: {state_path} was made with {'; '.join(differences)}; --overwrite: starting afresh")
+    made_by, now = state.provenance.get("code_version"), code_version()
+    if args.overwrite:
+        what = "; ".join(differences + [f"code version {made_by}"] * (made_by != now)) or "this run's settings"
+        print(f"--overwrite: discarding {state_path}: {done} of {total} trials made with {what}; starting afresh")
         return None
     if differences:
-        sys.exit(f"error: --resume: {state_path} was made with {differences[0]}; "
-                 f"use another --save_folder, or --overwrite to start it afresh")
-    made_by, now = state.provenance.get("code_version"), code_version()
-    if made_by != now and args.overwrite:
-        print(f"resume: {state_path} was made by code version {made_by}; --overwrite: starting afresh")
-        return None
+        sys.exit(f"error: {state_path} holds a run made with {'; '.join(differences)}; "
+                 f"use another --save_folder, or --overwrite to discard it and start afresh")
     if made_by != now and not args.resume_any_version:
-        sys.exit(f"error: --resume: {state_path} was made by code version {made_by}, this is {now}; "
-                 f"--resume-any-version continues it anyway (the sidecar then says mixed_versions)")
+        sys.exit(f"error: {state_path} was made by code version {made_by}, this is {now}; "
+                 f"--resume-any-version continues it (the sidecar then says mixed_versions), "
+                 f"--overwrite starts it afresh")
     if args.retry_failed:
         retried = state.failed()
         state.status[retried] = -1
         state.route[retried] = -1
         print(f"resume: retrying {int(retried.sum())} failed trial(s)")
-    print(f"resuming: {int(state.done.sum())} of {state.done.size} trials already done")
+    if state.done.all():
+        print(f"complete: all {total} trials were done; deriving its arrays and sidecars again from {state_path}")
+    else:
+        print(f"resuming: {int(state.done.sum())} of {total} trials already done")
     return state
 
 
-def _refuse_other_identity(state_path, outputs, shape, run_identity):
-    """Exit with one line when the folder holds this run made with other settings or code:
-    a fresh start would replace it silently (--overwrite says to)."""
-    if not os.path.exists(state_path):
-        return
-    try:
-        stored = RunState.load(state_path, list(outputs), shape)
-    except ValueError as error:
-        sys.exit(f"error: {error}; --overwrite replaces it, or use another --save_folder")
-    differences = identity_differences(stored.arguments, run_identity, True, stored.provenance.get("code_version"))
-    if differences:
-        sys.exit(f"error: {state_path} holds a run made with {'; '.join(differences)}; "
-                 f"use another --save_folder, --resume it, or --overwrite it")
-
-
-def _sidecar(args, state, metric, stem, run_stem, shape, grids, tolerances, errors_path):
+def _sidecar(args, state, metric, stem, run_stem, shape, grids, tolerances, errors_path, digest):
     failed = int(state.failed().sum())
     sidecar = {
         "script": os.path.basename(sys.argv[0]),
         "array": metric,
         "file": stem + ".npy",
+        "array_sha256": digest,
+        "folder": os.path.abspath(args.save_folder),
         "state": run_stem + ".state.npz",
         "shape": list(shape),
         "axes": [*grids, "trial"],

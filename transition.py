@@ -188,7 +188,7 @@ def draw(rows, args, png):
     what = "(12), one linear neuron" if args.experiment == "skip" else f"(14), {args.neu} normalised neuron(s)"
     fig.suptitle(f"Extension (not in the paper): the recovery transition of {what}, "
                  f"{args.sample} trials per n", fontsize=10)
-    fig.savefig(png, dpi=110)
+    runner.save_figure(fig, png, dpi=110)
     plt.close(fig)
 
 

@@ -218,7 +218,7 @@ def test_dask_runs_give_the_local_arrays_also_when_interrupted(tmp_path, dask_cl
     process = subprocess.Popen([sys.executable, script, *flags, "--scheduler", dask_cluster,
                                 "--save_folder", str(folder)], cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env=dict(os.environ, PYTHONWARNINGS="ignore"))
-    assert kill_when_saved(process, folder / (stems[0].replace("dis_abs_", "") + ".state.npz"), 0.3)
+    assert kill_when_saved(process, folder / (stems[0].replace("dis_abs_", "") + ".state.npz"), 0.05)
     run_script(script, *flags, "--scheduler", dask_cluster, "--save_folder", str(folder), "--resume")
     for stem in stems:
         local = (tmp_path / "local" / f"{stem}.npy").read_bytes()
