@@ -549,24 +549,34 @@ def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
 
 def run_script(label, script, argv):
     """Run a script of the suite; it is sent SIGTERM if this process dies, however it dies
-    (so a killed figures.py leaves no run behind to overlap the next), and the SIGINT or
-    SIGTERM this process gets, once (it runs in its own process group, so a terminal's
-    Ctrl-C reaches it through here alone): it stops as under Ctrl-C, saving its state.
-    Its failure ends figures.py with its exit status and one line."""
+    (so a killed figures.py leaves no run behind to overlap the next), and SIGTERM once
+    when this process gets SIGINT or SIGTERM (it runs in its own process group, so a
+    terminal's Ctrl-C reaches it through here alone): in its run it stops as under
+    Ctrl-C, saving its state and saying how far it got; still starting, it just ends
+    (SIGTERM, unlike SIGINT, gives no traceback there). Its failure ends figures.py with
+    its exit status and one line."""
     import signal
 
     command = [sys.executable, os.path.join(ROOT, script + ".py"), *argv]
     print(f"{label}: {' '.join(command[1:])}", flush=True)
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL, preexec_fn=_die_with_parent, process_group=0)
-    forwarded = (signal.SIGINT, signal.SIGTERM)
-    previous = {number: signal.signal(number, lambda number, frame: child.send_signal(number)) for number in forwarded}
+    forwarded = [number for number in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(number) != signal.SIG_IGN]
+    received = []
+
+    def forward(number, frame):
+        received.append(number)
+        child.send_signal(signal.SIGTERM)
+
+    previous = {number: signal.signal(number, forward) for number in forwarded}
     try:
         status = child.wait()
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    if status in (130, 143):  # interrupted: the script has said how far it got
-        sys.exit(status)
+    if received or status in (130, 143):  # interrupted: the script has said how far it got, if it had begun
+        if status == -signal.SIGTERM:
+            print(f"{label}: interrupted before its run began", file=sys.stderr)
+        sys.exit(130 if signal.SIGINT in received or status == 130 else 143)
     if status not in (0, runner.FAILED_TRIALS_EXIT):
         sys.exit(f"error: {label}: {script}.py exited with status {status}")
     return status

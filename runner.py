@@ -709,13 +709,13 @@ def run_grid(args, outputs, work, details_prefix, with_sigma, batched=False, ski
     _refuse_oversized(args, (len(axes[0][1]), len(axes[1][1]), args.sample), len(outputs))
     lock_path = os.path.join(args.save_folder, file_stem(details_prefix, args, with_sigma) + ".lock")
     try:
-        lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
-        try:
-            with _cluster(args) as client:  # connected and checked before the state is touched
+        with _cluster(args) as client:  # connected and checked before anything is written
+            lock = _writer_lock(lock_path)  # one writer per run, released however the run ends
+            try:
                 return _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cell, axes,
                                  neutral_flags, tolerances, client)
-        finally:
-            lock.close()
+            finally:
+                lock.close()
     except OSError as error:
         if error.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
@@ -995,24 +995,24 @@ def _cluster(args):
 
     from distributed import Client
 
-    quiet = logging.getLogger("distributed")
-    level = quiet.level
-    quiet.setLevel(logging.CRITICAL)  # its own log of the failed connection would repeat our one line
+    # Dask's own logs of a failed or lost connection (tracebacks, from its event loop's
+    # thread) would bury the one line this run says instead
+    logging.disable(logging.ERROR)
     try:
-        client = Client(args.scheduler, timeout=f"{args.scheduler_timeout}s")
-    except (OSError, TimeoutError, asyncio.TimeoutError) as error:
-        sys.exit(f"error: --scheduler {args.scheduler}: no Dask scheduler answered within "
-                 f"{args.scheduler_timeout:g} s ({type(error).__name__}); start it, or raise --scheduler_timeout")
+        try:
+            client = Client(args.scheduler, timeout=f"{args.scheduler_timeout}s")
+        except (OSError, TimeoutError, asyncio.TimeoutError) as error:
+            sys.exit(f"error: --scheduler {args.scheduler}: no Dask scheduler answered within "
+                     f"{args.scheduler_timeout:g} s ({type(error).__name__}); start it, or raise --scheduler_timeout")
+        try:
+            _check_cluster(client, args.scheduler)
+            print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
+            yield client
+        finally:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
     finally:
-        quiet.setLevel(level)
-    try:
-        _check_cluster(client, args.scheduler)
-        print(f"dask: {len(client.scheduler_info(n_workers=-1)['workers'])} workers at {args.scheduler}")
-        yield client
-    finally:
-        quiet.setLevel(logging.CRITICAL)  # closing a client whose scheduler is gone logs its own errors
-        with contextlib.suppress(Exception):
-            client.close(timeout=5)
+        logging.disable(logging.NOTSET)
 
 
 def _worker_code_version():

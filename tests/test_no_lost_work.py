@@ -259,3 +259,17 @@ def test_a_full_disk_leaves_no_png_at_the_final_name(tmp_path):
         assert not (disk / f"{SMALL_STEM}.png").exists() and not list(disk.glob(".*.part"))
     finally:
         subprocess.run(["umount", "-l", str(disk)])
+
+
+def test_sigint_to_figures_py_alone_stops_its_script_as_ctrl_c_does(tmp_path):
+    results = tmp_path / "results"
+    figures = launch("figures.py", "fig6", "--scale", "quick", "--results", str(results), "--out", str(tmp_path))
+    assert wait_for(lambda: (results / f"{FIG6_STEM}.state.npz").exists(), 60)
+    time.sleep(0.5)
+    figures.send_signal(signal.SIGINT)
+    _, error = figures.communicate(timeout=60)
+    lines = message_lines(error)
+    assert figures.returncode == 130 and "Traceback" not in error, error
+    assert len(lines) == 1 and lines[0].startswith("interrupted after "), lines
+    done = int(lines[0].split()[2])
+    assert json.loads((results / f"{FIG6_STEM}.json").read_text())["trials_done"] == done
