@@ -495,7 +495,7 @@ def show_catalog(scale):
 def show_figure(name, figure, scale):
     trials, seconds = estimate(figure, scale)
     kind = ("trained nets" if any(p.script.startswith("ncvx") for p in figure.panels)
-            else "condition checks (no program)" if all(p.script == "nic_norm" for p in figure.panels)
+            else "condition checks (no program)" if all(p.array.startswith("nic_") for p in figure.panels)
             else "Monte Carlo draws" if figure.kind == "curves" else "programs")
     print(f"{name}: {figure.what}")
     if figure.reading:

@@ -72,11 +72,11 @@ SIGMA_MAX = 100.0
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """--help shows each flag's default, unless the flag has none (None) or its help
-    already says it."""
+    """--help shows each flag's default, unless its help already says it ("(default: ...)",
+    e.g. a default computed from other flags)."""
 
     def _get_help_string(self, action):
-        if action.default is None or "default" in (action.help or ""):
+        if "(default:" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
@@ -147,8 +147,8 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), beta=False, no
     parser.add_argument("--optw", type=int, default=optw_default, help=optw_help)
     parser.add_argument("--optx", type=int, default=0, help="data: 0 Gaussian, 1 cubic, 2 Haar, 3 whitened cubic")
     parser.add_argument("--sigma", type=float, default=0.0,
-                        help="label noise; this script is noiseless and takes only the default, 0 (the flag is kept "
-                             "for the reference command line)" if noiseless else
+                        help="label noise; this script is noiseless and takes only 0 (the flag is kept for the "
+                             "reference command line) (default: 0)" if noiseless else
                         f"label noise, 0 to {SIGMA_MAX:g}: y gets sigma N(0, I_n) / sqrt(n)")
     add_run_flags(parser)
     if beta:

@@ -58,15 +58,18 @@ def test_no_versioned_module_imports_a_presentation_module(module):
 
 
 def test_the_code_version_ignores_the_presentation_modules_alone(tmp_path, monkeypatch):
-    """Editing figures.py keeps the version; editing any other root module changes it."""
+    """Editing figures.py keeps the version; editing any other root module changes it. A
+    process keeps the version of the source it imported: code_version() reads no disk."""
     for name in ("figures.py", "common.py", "requirements.txt"):
         (tmp_path / name).write_text("x = 1\n")
+    imported = runner.code_version()
     monkeypatch.setattr(runner, "ROOT", str(tmp_path))
-    before = runner.code_version.__wrapped__()
+    before = runner._source_version()
     (tmp_path / "figures.py").write_text("x = 2\n")
-    assert runner.code_version.__wrapped__() == before
+    assert runner._source_version() == before
     (tmp_path / "common.py").write_text("x = 2\n")
-    assert runner.code_version.__wrapped__() != before
+    assert runner._source_version() != before
+    assert runner.code_version() == imported
 
 
 def test_the_reading_of_imports_sees_function_level_ones():
