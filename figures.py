@@ -401,7 +401,7 @@ def run_verdict(panel, args, path):
     try:
         array, sidecar = plot.load(path)[:2]
     except ValueError as error:
-        return "run", f"{error}; deriving it again from the run's state"
+        return "run", f"{str(error).split('; ')[0]}; deriving both again from the run's state"
     module = importlib.import_module(panel.script)
     metrics = list(module.outputs(args))
     metric = next(metric for metric, prefix in module.outputs(args).items() if prefix == panel.array)
