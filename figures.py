@@ -5,11 +5,12 @@
     python figures.py all --scale quick          every figure of the catalog
 
 Each panel is one run of a script of the suite, into --results (default ./results/).
-A run whose sidecar says complete is reused without starting the script; an
-unfinished one is continued (--resume), so a figure is recomposed without
-recomputation. --scale paper (the default) uses the paper's grid and trials,
---scale quick a reduced grid (n <= 100, d <= 50, 3 trials) of the same figure, written
-as figures/<name>_quick.png. --jobs and --scheduler pass through to the scripts.
+A run whose state is complete (of the panel's settings and code version, its array and
+sidecar what the state derives) is reused without starting the script; an unfinished
+one is continued (--resume), so a figure is recomposed without recomputation. --scale
+paper (the default) uses the paper's grid and trials, --scale quick a reduced grid
+(n <= 100, d <= 50, 3 trials) of the same figure, written as figures/<name>_quick.png.
+--jobs and --scheduler pass through to the scripts.
 
 The catalog follows the paper's text and, where the text lost a setting, the authors'
 code; CHOICES lists every such choice. Figures the catalog does not reproduce
