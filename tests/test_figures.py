@@ -45,7 +45,7 @@ def test_quick_figure_is_recomposed_without_recomputation(tmp_path):
     sidecar.write_text("{not json")
     arrays[1].write_bytes(contents[1][:40])
     third = run_script("figures.py", *flags)
-    assert third.stdout.count("deriving it again from the run's state") == 2 and "Traceback" not in third.stderr
+    assert third.stdout.count("deriving both again from the run's state") == 2 and "Traceback" not in third.stderr
     assert [path.read_bytes() for path in arrays] == contents
     assert json.loads(sidecar.read_text())["args"] == json.loads(sidecar_text)["args"]
 
