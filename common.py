@@ -1,6 +1,6 @@
-"""The mathematics shared by the scripts: data, planted models, arrangement
-patterns and metrics. The trial bodies several scripts share are in trials.py, the
-command line and the grid runner in runner.py.
+"""The mathematics shared by the scripts: data, planted models and metrics. The
+arrangement patterns are in arrangement.py, the trial bodies several scripts share in
+trials.py, the command line and the grid runner in runner.py.
 
 Shapes: X is (n, d) with rows as samples; w is (d,); patterns is an (n, m) 0/1
 matrix whose column i is the diagonal of D_i. The formulas are written out in
@@ -8,8 +8,8 @@ docs/math.md, sections 1, 2 and 6.
 """
 
 import numpy as np
-from scipy.optimize import linprog
 
+import arrangement
 import programs
 
 RECOVERY_ATOL = 1e-4
@@ -56,67 +56,6 @@ def label_noise(rng, n, sigma):
     return sigma * rng.standard_normal(n) / np.sqrt(n)
 
 
-# --------------------------------------------------------------------------- patterns
-
-
-def has_all_ones_pattern(X):
-    """Decide whether some u has X u > 0 in every row (the all-ones pattern exists).
-
-    By scaling, this holds iff the LP  max t  s.t.  x_i^T u / ||x_i|| >= t,
-    -1 <= u <= 1, t <= 1  has a positive optimum. We solve it with HiGHS and accept
-    a "yes" only with its witness: the returned u must give X u > 0 in floating
-    point. A zero row can never be positive, so it is a "no" at once.
-    """
-    row_norms = np.linalg.norm(X, axis=1)
-    if np.any(row_norms == 0):
-        return False
-    n, d = X.shape
-    normalised = X / row_norms[:, None]
-    cost = np.zeros(d + 1)
-    cost[-1] = -1.0  # maximise t
-    constraints = np.hstack([-normalised, np.ones((n, 1))])  # t - x_i^T u / ||x_i|| <= 0
-    bounds = [(-1.0, 1.0)] * d + [(None, 1.0)]
-    result = linprog(cost, A_ub=constraints, b_ub=np.zeros(n), bounds=bounds, method="highs")
-    if result.status != 0:
-        raise RuntimeError(f"all-ones LP failed: {result.message}")
-    margin, u = -result.fun, result.x[:d]
-    return bool(margin > 1e-10 and np.all(X @ u > 0))
-
-
-def wendel_probability(n, d):
-    """P(n, d) = 2^-(n-1) sum_{k<d} C(n-1, k), the probability that n Gaussian points in
-    R^d admit the all-ones pattern (Wendel, 1962): P(n-1 fair coins show < d heads).
-    It is 1 for n <= d and exactly 1/2 at n = 2d. Broadcasts over arrays."""
-    from scipy.stats import binom
-
-    return binom.cdf(np.asarray(d) - 1, np.asarray(n) - 1, 0.5)
-
-
-def arrangement_patterns(X, rng, num_directions=None, first_directions=None):
-    """Sampled hyperplane arrangement patterns of X, shape (n, m), dtype float.
-
-    Draws num_directions (default max(n, 50)) directions u ~ N(0, I_d), forms the
-    0/1 columns 1[X u >= 0] and keeps unique columns in order of first appearance,
-    so columns of first_directions (d, k), e.g. planted neurons, come first. The
-    all-zero pattern is dropped (D_i X = 0 adds nothing). The all-ones column is
-    appended when it exists (decided exactly) and was not sampled.
-
-    Returns (patterns, exist_all_one).
-    """
-    n, d = X.shape
-    directions = rng.standard_normal((d, num_directions or max(n, 50)))
-    if first_directions is not None:
-        directions = np.hstack([first_directions, directions])
-    signs = X @ directions >= 0
-    _, first = np.unique(signs, axis=1, return_index=True)
-    patterns = signs[:, np.sort(first)]
-    patterns = patterns[:, patterns.any(axis=0)]
-    exist_all_one = bool(patterns.all(axis=0).any()) or has_all_ones_pattern(X)
-    if exist_all_one and not patterns.all(axis=0).any():
-        patterns = np.hstack([patterns, np.ones((n, 1), dtype=bool)])
-    return patterns.astype(float), exist_all_one
-
-
 # --------------------------------------------------------------------------- metrics
 
 
@@ -155,7 +94,7 @@ def skip_instance(rng, n, d, *, optx, optw, sigma):
     function of its generator alone.
     """
     X, w, y = linear_planted_data(rng, n, d, optx=optx, optw=optw, sigma=sigma)
-    patterns, exist_all_one = arrangement_patterns(X, rng)
+    patterns, exist_all_one = arrangement.sampled_patterns(X, rng)
     return {"X": X, "w": w, "y": y, "dmat": patterns, "exist_all_one": exist_all_one}
 
 
@@ -176,6 +115,8 @@ MAX_REDRAWS = 100
 # NNIC-k is a strict inequality; a block whose span contains a planted activation has
 # correlation exactly 1, which rounding can put just below 1, so demand a margin.
 NIC_MARGIN = 1e-6
+# a uniqueness margin below this is a near-tie: the solver's accuracy decides the entries
+NEAR_TIE_MARGIN = 1e-7
 # What the sidecars record of the acceptance of a trial: the recovery tolerance, the
 # structured solver's certificate tolerances and the checks of a CVXPY solution.
 TOLERANCES = {"recovery_atol": RECOVERY_ATOL, "structured_solver": programs.STRUCTURED_TOLERANCES,
@@ -226,21 +167,39 @@ def norm_test_data(rng, n, d, planted, *, optx):
     raise RuntimeError(f"no test data with every planted neuron active after {MAX_REDRAWS} draws")
 
 
-def norm_instance(rng, n, d, *, optx, optw, sigma, neu, num_directions=None):
-    """One normalisation-layer trial: X, planted neurons (d, k), labels, patterns,
-    the planted neurons' pattern columns and the whitened blocks.
+def norm_instance(rng, n, d, *, optx, optw, sigma, neu, num_directions=None, pattern_kind="sampled"):
+    """One normalisation-layer trial: X, planted neurons (d, k), labels, patterns (the
+    set pattern_kind of arrangement.SETS), the planted neurons' pattern columns and the
+    whitened blocks.
 
     The planted directions go first among the sampled ones, so their patterns are
     in the set; planted_columns[j] is the column of neuron j's pattern.
     """
     X, planted, y = norm_planted_data(rng, n, d, optx=optx, optw=optw, sigma=sigma, neu=neu)
-    patterns, exist_all_one = arrangement_patterns(X, rng, num_directions, first_directions=planted)
+    patterns, exist_all_one = arrangement.pattern_set(X, rng, pattern_kind, planted, num_directions)
     planted_patterns = (X @ planted >= 0).astype(float)
     planted_columns = [int(np.flatnonzero((patterns == column[:, None]).all(axis=0))[0])
                        for column in planted_patterns.T]
     blocks = programs.whitened_blocks(X, patterns)
     return {"X": X, "w": planted, "y": y, "dmat": patterns, "exist_all_one": exist_all_one,
             "planted_columns": planted_columns, "blocks": blocks}
+
+
+def near_ties(margin):
+    """Trials whose uniqueness margin delta (programs.dual_margin) is below
+    NEAR_TIE_MARGIN in absolute value: another block carries (nearly) the same fit, so
+    whether the solution's entries match the planted model is the solver's choice."""
+    return np.abs(np.nan_to_num(margin, nan=np.inf)) < NEAR_TIE_MARGIN
+
+
+def one_neuron_recovery_probability(n, d):
+    """P(Bin(n, 1/2) >= d): the probability that (14) over the whole arrangement recovers
+    one planted normalised neuron from n Gaussian points in R^d (docs/math.md, section 8):
+    it does iff its pattern D_w has at least d rows, and |D_w| ~ Bin(n, 1/2). It is 1/2
+    near n = 2d. Broadcasts over arrays."""
+    from scipy.stats import binom
+
+    return binom.sf(np.asarray(d) - 1, np.asarray(n), 0.5)
 
 
 def norm_targets(blocks, planted_columns, planted):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import common
+import arrangement
 import runner
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -338,7 +338,7 @@ def trial_seconds(key, n, d, in_a_run=True):
     inside a whole run (RUN_FACTOR), or with in_a_run=False as the bench times a cell."""
     if key in MIXED:
         exact, relaxed, shift = MIXED[key]
-        share = float(common.wendel_probability(max(1, round(n / shift)), d))
+        share = float(arrangement.wendel_probability(max(1, round(n / shift)), d))
         return share * trial_seconds(exact, n, d, in_a_run) + (1 - share) * trial_seconds(relaxed, n, d, in_a_run)
     if key not in COST:
         sys.exit(f"figures.py: no cost entry {key!r} in figures.COST; fit one with "

@@ -27,7 +27,7 @@ import json
 
 import numpy as np
 
-import common
+import arrangement
 import runner
 
 NUMBERS = (1, 2, 3)
@@ -92,7 +92,7 @@ def draw_phase_diagram(ax, transition=None):
 
 def draw_wendel_map(ax):
     n, d = np.arange(10, 401), np.arange(10, 101)
-    probability = common.wendel_probability(n[None, :], d[:, None])
+    probability = arrangement.wendel_probability(n[None, :], d[:, None])
     filled = ax.contourf(n, d, probability, levels=np.linspace(0, 1, 11), cmap="jet")
     ax.plot(n[n <= 200], n[n <= 200] / 2, "k--", linewidth=1.5, label="n = 2d")
     ax.figure.colorbar(filled, ax=ax, label="P(the all-ones pattern exists)")

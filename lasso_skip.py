@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 
+import arrangement
 import common
 import programs
 import runner
@@ -59,7 +60,7 @@ def axes(args):
 
 def trial(n, lam, rng, args):
     X, w, y = common.linear_planted_data(rng, n, args.d, **trials.skip_settings(args))
-    patterns, exist_all_one = common.arrangement_patterns(X, rng)
+    patterns, exist_all_one = arrangement.sampled_patterns(X, rng)
     U, S, V = programs.thin_svd(X)
     program = programs.Program("25", U, y, patterns, penalty=lam)
     solution = programs.solve(program, args.solver_name)

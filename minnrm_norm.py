@@ -41,7 +41,7 @@ def trial(n, d, rng, args):
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1))
+    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, patterns=True))
     args = runner.check_flags(parser, parser.parse_args(argv))
     programs.validate_solver(parser, args)
     return runner.validate_run(parser, args)  # last: it creates --save_folder

@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import BoundaryNorm  # noqa: E402
 
-import common  # noqa: E402
+import arrangement  # noqa: E402
 from runner import OneLineParser, array_sha256, grid, save_figure, trial_mean  # noqa: E402
 
 LEVELS = np.linspace(0.0, 1.0, 11)
@@ -183,7 +183,7 @@ def draw_wendel_bound(ax, n_grid, d_grid):
     if len(n_grid) < 2 or len(d_grid) < 2:
         return
     n_fine, d_fine = np.arange(n_grid.min(), n_grid.max() + 1), np.arange(d_grid.min(), d_grid.max() + 1)
-    bound = 1.0 - common.wendel_probability(n_fine[None, :], d_fine[:, None])
+    bound = 1.0 - arrangement.wendel_probability(n_fine[None, :], d_fine[:, None])
     ax.contour(n_fine, d_fine, bound, levels=WENDEL_LEVELS, colors="white", linestyles=":", linewidths=1.3)
     ax.plot([], [], color="white", linestyle=":", label="all-ones bound 1 - P(n, d) = 0.1, 0.5, 0.9")
 

@@ -3,7 +3,11 @@
 Figures 27/28, 35 and 36: for every (n, d) cell with n >= d and trial, solve (14)
 on noiseless labels y = sum_j (X w_j)_+ / ||(X w_j)_+|| and record 1 when the
 solution is t_k on the planted columns and 0 elsewhere (atol 1e-4), 0 when it is
-not, NaN when the solve failed our checks or the cell has n < d.
+not, NaN when the solve failed our checks or the cell has n < d. Beside it, the
+uniqueness margin delta = 1 - max ||U_i^T lambda|| over the other blocks (margin_
+array): delta > 0 certifies the planted model as the unique optimum; below
+common.NEAR_TIE_MARGIN the entries' test is solver-dependent, and such trials are
+reported apart (near-ties). --patterns picks the program's pattern set.
 """
 
 import sys
@@ -26,7 +30,7 @@ skip_cell = common.skip_n_below_d
 
 def outputs(args):
     """{metric: file prefix} of the arrays a run writes."""
-    return {"rec": "rec_rate_norm"}
+    return {"rec": "rec_rate_norm", "margin": "margin_rec_rate_norm"}
 
 
 def cost_key(args):
@@ -35,7 +39,7 @@ def cost_key(args):
 
 
 def trial(n, d, rng, args):
-    instance = common.norm_instance(rng, n, d, **trials.norm_settings(args))
+    instance = common.norm_instance(rng, n, d, **trials.norm_settings(args), pattern_kind=args.patterns)
     program = common.norm_program(instance, "14")
     solution = programs.solve(program, args.solver_name)
     rec = margin = np.nan
@@ -43,12 +47,13 @@ def trial(n, d, rng, args):
         rec = float(common.norm_recovered(solution.primal["W"], common.norm_planted_variable(instance)))
         margin = programs.dual_margin(program, solution.dual, instance["planted_columns"])
     details = dict(common.norm_details(instance, solution), dual_margin=margin)
-    return runner.TrialResult({"rec": rec}, solution.outcome, details, solution.route)
+    return runner.TrialResult({"rec": rec, "margin": margin}, solution.outcome, details, solution.route)
 
 
 def parse(argv=None):
     """The command line (argv, default sys.argv), every flag validated before any work."""
-    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, noiseless=True))
+    parser = programs.add_solver_flag(runner.make_norm_parser(__doc__.splitlines()[0], neu_default=1, noiseless=True,
+                                                                patterns=True))
     args = runner.check_flags(parser, parser.parse_args(argv), noiseless=True)
     programs.validate_solver(parser, args)
     return runner.validate_run(parser, args)  # last: it creates --save_folder
@@ -59,6 +64,10 @@ def main():
     arrays = runner.run_script(sys.modules[__name__], args, trial, "rec_rate_norm")
     print("mean recovery rate (rows n, columns d; nan: n < d):")
     print(np.round(runner.trial_mean(arrays["rec"]), 2))
+    near_ties = common.near_ties(arrays["margin"])
+    print(f"near-ties (|margin| < {common.NEAR_TIE_MARGIN:g}): {int(near_ties.sum())} of "
+          f"{int(np.isfinite(arrays['margin']).sum())} solved trials, "
+          f"{int((near_ties & (arrays['rec'] == 1)).sum())} of them counted as recovered")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,8 @@ from importlib import metadata
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+import arrangement
+
 SEED = 97006855
 GRID_STEP = 10
 OPTX_CHOICES = (0, 1, 2, 3)
@@ -157,11 +159,18 @@ def make_parser(description, optw_default=1, optw_choices=(0, 1), beta=False, no
     return parser
 
 
-def make_norm_parser(description, neu_default, beta=False, noiseless=False):
-    """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2."""
+def make_norm_parser(description, neu_default, beta=False, noiseless=False, patterns=False):
+    """The normalisation-layer command line: make_parser plus --neu, optw 0/1/2, and
+    (patterns=True, scripts whose program is built over patterns) --patterns."""
     parser = make_parser(description, optw_default=0, optw_choices=(0, 1, 2), beta=beta, noiseless=noiseless,
                          optw_help=OPTW_NORM)
     parser.add_argument("--neu", type=int, default=neu_default, help="planted normalised ReLU neurons k")
+    if patterns:
+        parser.add_argument("--patterns", choices=arrangement.SETS, default="sampled",
+                            help="the program's patterns: sampled, the max(n, 50) random directions' (the "
+                                 "authors'); neighbours, those plus every pattern one flip from a planted "
+                                 "neuron's; all, the whole arrangement (small instances: at most "
+                                 f"{arrangement.ALL_CELLS_LIMIT} cells)")
     return parser
 
 
@@ -208,8 +217,20 @@ def check_flags(parser, args, noiseless=False):
         parser.error(f"--beta must be a finite number >= 0; got {args.beta}")
     if noiseless and args.sigma != 0:
         parser.error(f"--sigma must be 0 for this noiseless recovery script; got {args.sigma}")
+    if getattr(args, "patterns", None) == "all":
+        check_all_patterns(parser, args)
     _check_run_flags(parser, args)
     return args  # last: it creates --save_folder
+
+
+def check_all_patterns(parser, args):
+    """--patterns all enumerates every cell of the arrangement: refuse a grid whose largest
+    run cell (n >= d) has more than arrangement.ALL_CELLS_LIMIT cells."""
+    cells, n, d = max((arrangement.cell_count(n, d), n, d) for n in grid(args.n) for d in grid(args.d) if n >= d)
+    if cells > arrangement.ALL_CELLS_LIMIT:
+        parser.error(f"--patterns all: the arrangement of n = {n} points in d = {d} has {float(cells):.3g} cells, "
+                     f"more than the {arrangement.ALL_CELLS_LIMIT} it enumerates; use --patterns neighbours "
+                     f"or a smaller grid")
 
 
 def validate_run(parser, args):
@@ -264,6 +285,8 @@ def file_stem(prefix, args, with_sigma, n=None, d=None, sample=None):
     if with_sigma:
         parts.append(f"sig{args.sigma:g}")  # as the reference writes it: sig0, sig0.05, sig0.1
     parts.append(f"sample{args.sample if sample is None else sample}")
+    if getattr(args, "patterns", "sampled") != "sampled":
+        parts.append(f"patterns-{args.patterns}")  # the default keeps the reference's names
     return "_".join(parts)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit
 
+import arrangement
 import common
 import programs
 import rec_rate_norm
@@ -122,7 +123,7 @@ def bootstrap(x, outcomes, rng, resamples):
 def bound_transition(d):
     """50% point and 10-90% width (in n/d) of the all-ones bound 1 - P(n, d) against n."""
     n = np.arange(d, 8 * d + 1)
-    bound = 1.0 - common.wendel_probability(n, d)
+    bound = 1.0 - arrangement.wendel_probability(n, d)
     at = {level: float(np.interp(level, bound, n)) / d for level in (0.1, 0.5, 0.9)}
     return at[0.5], at[0.9] - at[0.1]
 
@@ -159,7 +160,7 @@ def draw(rows, args, png):
         curves.plot(fine, expit((fine - row["n_star_over_d"]) / (row["width_10_90"] / WIDTH_FACTOR)),
                     color=line.get_color())
         bound_n = np.arange(n.min(), n.max() + 1)
-        curves.plot(bound_n / d, 1 - common.wendel_probability(bound_n, d), ":", color=line.get_color())
+        curves.plot(bound_n / d, 1 - arrangement.wendel_probability(bound_n, d), ":", color=line.get_color())
     curves.plot([], [], "k:", label="all-ones bound 1 - P(n, d)")
     curves.axvline(2, color="grey", linewidth=0.8)
     curves.set_xlabel("n / d")

@@ -44,8 +44,8 @@ def norm_distance_trial(n, d, rng, args, equation, beta=1e-6):
     """One normalisation-layer trial of minnrm_norm ("14") or cvx_train_norm
     ("norm_train", weight decay beta): dis_abs between the learned variable and the
     planted one on the planted columns, NaN unless the solve passed our checks. args:
-    optx, optw, sigma, neu, solver_name."""
-    instance = common.norm_instance(rng, n, d, **norm_settings(args))
+    optx, optw, sigma, neu, patterns, solver_name."""
+    instance = common.norm_instance(rng, n, d, **norm_settings(args), pattern_kind=args.patterns)
     solution = programs.solve(common.norm_program(instance, equation, beta=beta), args.solver_name)
     dis_abs = np.nan
     if solution.accepted:

@@ -6,6 +6,7 @@ import argparse
 import numpy as np
 import pytest
 
+import arrangement
 import common
 import lasso_skip
 import programs
@@ -21,7 +22,7 @@ def instance(n, d, sigma, seed=0):
     """(U, w, y, patterns): the whitened data U of X = U S V^T and the patterns of X."""
     rng = runner.trial_rng(seed, n, d, 0)
     X, w, y = common.linear_planted_data(rng, n, d, optx=0, optw=0, sigma=sigma)
-    patterns, _ = common.arrangement_patterns(X, rng)
+    patterns, _ = arrangement.sampled_patterns(X, rng)
     return programs.thin_svd(X)[0], w, y, patterns
 
 
