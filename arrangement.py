@@ -3,7 +3,7 @@
 The n rows x_i of X (n, d) cut R^d by the hyperplanes x_i^T u = 0 into cells; inside
 a cell every sign s_i = sign(x_i^T u) is fixed, and its pattern is the 0/1 vector
 1[s > 0], the diagonal of D. The convex programs have one block per pattern
-(docs/math.md, sections 1 and 8). This module offers three pattern sets:
+(docs/math.md, section 2). This module offers three pattern sets:
 
 - sampled: the patterns of max(n, 50) random directions (the authors' sample), with
   the planted neurons' patterns first and the all-ones pattern added exactly;

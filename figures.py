@@ -244,6 +244,11 @@ EXTENSIONS = {
                            "quick": ("--n", "60", "--d", "30", "--sample", "3", "--sigma", "0")},
         {"paper": 230, "quick": 6},
         {"paper": trained_skip(400, 100, 10), "quick": trained_skip(60, 30, 3)}),
+    "ext_patterns": Extension(
+        "EXTENSION, not in the paper: (14) for 1, 2 and 3 planted neurons over the sampled patterns, their one-flip "
+        "neighbours and (d = 3) the whole arrangement, with the one-neuron closed form P(Bin(n, 1/2) >= d)",
+        "pattern_sets", {"paper": (), "quick": ("--ds", "10", "--sample", "4", "--ratio_max", "6")},
+        {"paper": 3600, "quick": 80}),
 }
 
 PAPER_FIGURES = 43
@@ -622,7 +627,7 @@ def compose(name, figure, scale, paths, out):
         if figure.kind == "curves":
             draw_curves(ax, panel, sidecar, row_grid, column_grid, mean)
         else:
-            artist = plot.draw(ax, row_grid, column_grid, mean, levels, open_top)
+            artist = plot.draw(ax, *plot.oriented(sidecar, row_grid, column_grid, mean), levels, open_top)
             if plot.axis_names(sidecar) == ("n", "d"):
                 plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
             plot.label_axes(ax, sidecar)
@@ -676,11 +681,11 @@ def draw_curves(ax, panel, sidecar, row_grid, column_grid, mean):
     exact_probability = getattr(module, "exact_probability", lambda args, row, columns: None)
     exact = [exact_probability(args, row, column_grid) for row in row_grid]
     for i, row in enumerate(row_grid):
-        line, = ax.plot(column_grid, mean[i], marker="o", markersize=3, label=f"{rows} = {row:g}")
-        if exact[i] is not None:
-            ax.plot(column_grid, exact[i], linestyle="--", color=line.get_color(), linewidth=1)
+        ax.plot(column_grid, mean[i], marker="o", markersize=3, linewidth=0.8, alpha=0.75, label=f"{rows} = {row:g}")
+        if exact[i] is not None:  # black, over the data: where they agree the data would hide a line of its colour
+            ax.plot(column_grid, exact[i], linestyle=(0, (4, 2)), color="black", linewidth=1.1, zorder=3)
     if exact[0] is not None:
-        ax.plot([], [], "k--", linewidth=1, label="closed form")
+        ax.plot([], [], color="black", linestyle=(0, (4, 2)), linewidth=1.1, label="closed form")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(plot.AXIS_LABELS.get(columns, columns))
     ax.set_ylabel("probability")

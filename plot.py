@@ -124,13 +124,24 @@ def axis_names(sidecar):
     return tuple(sidecar.get("axes", ["n", "d"])[:2])
 
 
+def oriented(sidecar, row_grid, column_grid, mean):
+    """(horizontal grid, vertical grid, mean with the horizontal axis first) of a map: the
+    first axis horizontal, but a lambda axis goes there (Figure 13's text: "the lower
+    bound of lambda ... shifts right as sigma increases")."""
+    if axis_names(sidecar)[1] == "lam":
+        return column_grid, row_grid, mean.T
+    return row_grid, column_grid, mean
+
+
 def label_axes(ax, sidecar):
-    """Axis labels from the sidecar's axis names; a lambda axis on a log scale."""
+    """Axis labels from the sidecar's axis names, in the orientation of oriented(); a
+    lambda axis on a log scale."""
     rows, columns = axis_names(sidecar)
-    ax.set_xlabel(AXIS_LABELS.get(rows, rows))
-    ax.set_ylabel(AXIS_LABELS.get(columns, columns))
-    if columns == "lam":
-        ax.set_yscale("log")
+    horizontal, vertical = (columns, rows) if columns == "lam" else (rows, columns)
+    ax.set_xlabel(AXIS_LABELS.get(horizontal, horizontal))
+    ax.set_ylabel(AXIS_LABELS.get(vertical, vertical))
+    if horizontal == "lam":
+        ax.set_xscale("log")
 
 
 def title(path, sidecar):
@@ -194,7 +205,7 @@ def render(path, theory=True):
     mean = trial_mean(array.astype(float))
     levels, label, open_top = colour_levels(os.path.basename(path), mean)
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    filled = draw(ax, n_grid, d_grid, mean, levels, open_top)
+    filled = draw(ax, *oriented(sidecar, n_grid, d_grid, mean), levels, open_top)
     fig.colorbar(filled, ax=ax, label=label)
     if theory and axis_names(sidecar) == ("n", "d"):
         draw_theory(ax, os.path.basename(path), n_grid, d_grid)

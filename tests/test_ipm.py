@@ -220,7 +220,7 @@ def test_recovered_trials_have_a_positive_dual_margin_and_all_ones_never_recover
 def test_recovered_norm_trials_have_a_positive_dual_margin():
     recovered = 0
     for seed in range(4):
-        result = rec_rate_norm.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), ipm_args(neu=1))
+        result = rec_rate_norm.trial(60, 10, runner.trial_rng(seed, 60, 10, 0), ipm_args(neu=1, patterns="sampled"))
         if result.metrics["rec"] == 1.0:
             recovered += 1
             assert result.details["dual_margin"] > 1e-6
