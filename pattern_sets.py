@@ -13,9 +13,9 @@ For one neuron the whole arrangement's answer is known in closed form: (14) reco
 it iff its pattern has at least d rows, which has probability P(Bin(n, 1/2) >= d)
 (docs/math.md, section 8), a threshold at n = 2d; the sample's program recovers from
 about n = d. The table gives per k, d and pattern set the recovery rate per n with a
-95% Clopper-Pearson interval, the near-ties (the planted model optimal with a uniqueness
-margin below common.NEAR_TIE_MARGIN: common.near_ties; counted as not recovered and
-reported apart), the measured 50% and 90% points (linear
+95% Clopper-Pearson interval, the near-ties (the planted model optimal, value gap below
+common.NEAR_TIE_GAP, yet not unique, margin below common.NEAR_TIE_MARGIN: common.near_ties;
+counted as not recovered and reported apart), the measured 50% and 90% points (linear
 interpolation of the rate in n; "not reached by n = ..." otherwise), and for one neuron
 the closed form's 50% point.
 
