@@ -65,8 +65,10 @@ class Figure:
     columns: int = 4
     kind: str = "map"
     quick: tuple | None = None  # (n, d, sample) at --scale quick where QUICK does not fit
-    reading: str = ""  # where the text does not say what the figure shows: our reading of it
+    reading: str = ""  # where the text does not say what the figure shows: our reading of it (in its title)
     confidence: str = ""  # of the reading: high, medium, medium-low, low-medium, low
+    evidence: str = ""  # what the reading rests on (--list prints it)
+    note: str = ""  # what a reader must know to read the figure (--list prints it)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,17 @@ class Drawing:
     reading: str
     confidence: str
     needs: str = ""
+    note: str = ""
+
+
+SAMPLED = ("(14) is built over the authors' pattern sample (max(n, 50) random directions, --patterns sampled), "
+           "so a boundary here is the sample's: over the whole arrangement (14) recovers one neuron only where its "
+           "pattern has >= d rows, P(Bin(n, 1/2) >= d), 50% at n ~ 2d, and two or three neurons later than the sample "
+           "shows (ext_patterns; docs/math.md, section 8)")
+NNIC_SAMPLED = ("the check runs over the authors' pattern sample (max(2n, 50) random directions); over the whole "
+                "arrangement NNIC is stricter (see ext_patterns for (14) itself)")
+LOST_COMPANION = ("not mentioned in the text, and no image of its own survives; it directly follows Figure {}, so "
+                  "it is probably a companion whose float was lost, and the panels drawn are our choice")
 
 
 def sigma_panels(script, array, flags=()):
@@ -96,6 +109,11 @@ def neuron_panels(script, array, names, flags=()):
     return tuple(Panel(name, script, (*NEURONS[name], *flags), array) for name in names)
 
 
+def min_norm_norm(what, names):
+    """Figures 37-39: dis_abs of (14), one planted setting, sigma panels."""
+    return Figure(what, sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS[names]), 400, 80, 5, note=SAMPLED)
+
+
 def trained_norm(names):
     """Figures 40-43: dis_test of trained normalisation nets, one planted setting, sigma panels."""
     return Figure(f"test distance of trained normalisation networks, {names}",
@@ -108,7 +126,7 @@ CATALOG = {
                     Panel("relaxed (12)", "rec_rate_skip", ("--optw", "0"), "rec_rate_skip")), 400, 100, 5, 2),
     "fig5": Figure("recovery rate with the normalisation layer, 2 and 3 planted neurons, (14)",
                    (Panel("2 neurons", "rec_rate_norm", ("--neu", "2"), "rec_rate_norm"),
-                    Panel("3 neurons", "rec_rate_norm", ("--neu", "3"), "rec_rate_norm")), 400, 80, 5, 2),
+                    Panel("3 neurons", "rec_rate_norm", ("--neu", "3"), "rec_rate_norm")), 400, 80, 5, 2, note=SAMPLED),
     "fig6": Figure("recovery rate of a linear neuron by (12), random planted neuron (optw 0)",
                    tuple(Panel(name, "rec_rate_skip", ("--optw", "0", "--optx", x), "rec_rate_skip")
                          for name, x in DATA), 400, 100, 5),
@@ -119,72 +137,87 @@ CATALOG = {
                    sigma_panels("minnrm_skip", "dis_abs_minnrm_skip"), 400, 100, 5),
     "fig22": Figure("test distance dis_test of the min-norm solution of (12), optw 1 (Figure 7's runs)",
                     sigma_panels("minnrm_skip", "dis_test_minnrm_skip"), 400, 100, 5,
-                    reading="Figure 7's test distances; the text calls Appendix L-A's maps 'similar' to Figure 7",
-                    confidence="medium-low"),
+                    reading="Figure 7's test distances", confidence="low",
+                    evidence=LOST_COMPANION.format(21) + " (the text's 'similar' is said of 21 against 6 and of 23 "
+                             "against 7, never of 22)"),
     "fig23": Figure("absolute distance dis_abs of the min-norm solution of (12), random planted neuron (optw 0)",
                     sigma_panels("minnrm_skip", "dis_abs_minnrm_skip", ("--optw", "0")), 400, 100, 5,
                     reading="'In Figure 23 below, we find similar pattern' to Figure 7's dis_abs; the other planted "
                             "neuron, as Figure 21 is Figure 6's", confidence="medium-low"),
     "fig24": Figure("test distance dis_test of the min-norm solution of (12), random planted neuron (optw 0)",
                     sigma_panels("minnrm_skip", "dis_test_minnrm_skip", ("--optw", "0")), 400, 100, 5,
-                    reading="Figure 23's test distances", confidence="medium-low"),
+                    reading="Figure 23's test distances", confidence="low", evidence=LOST_COMPANION.format(23)),
     "fig8": Figure("test distance of trained skip networks (400 AdamW steps), optw 1",
                    sigma_panels("ncvx_train_skip", "dis_test_ncvx_train_skip"), 400, 100, 10),
     "fig9": Figure("dis_abs of (14), 2 neurons with w2 = -w1",
-                   sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", ("--neu", "2", "--optw", "2")), 400, 80, 5),
+                   sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", ("--neu", "2", "--optw", "2")), 400, 80, 5,
+                   note=SAMPLED),
     "fig10": Figure("probability that NNIC-k holds",
                     neuron_panels("nic_norm", "nic_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
                                                            "2 neurons, w2 = -w1", "3 neurons, Gaussian")),
-                    400, 80, 50),
+                    400, 80, 50, reading="the NNIC-k probability over the planted settings of Figures 9 and 35-39",
+                    confidence="medium", evidence="numbered only by its position: the text never names Figure 10",
+                    note=NNIC_SAMPLED),
     "fig11": Figure("probability that NNIC-k holds, planted neurons e_1, ..., e_k (optw 1)",
                     tuple(Panel(f"{k} neuron(s), e_j", "nic_norm", ("--neu", str(k), "--optw", "1"), "nic_norm")
                           for k in (1, 2, 3)), 400, 80, 50, 3,
-                    reading="not mentioned in the text; Figure 10's NNIC probability with the e_j neurons",
-                    confidence="low"),
+                    reading="Figure 10's NNIC probability with the e_j neurons", confidence="low",
+                    evidence=LOST_COMPANION.format(10) + "; Figures 10 and 11 share one slot of 4 images, where the "
+                             "suite draws 4 + 3 panels", note=NNIC_SAMPLED),
     "fig13": Figure("Theorem 10: exactly one active neuron (the linear one) in the group lasso (25), d = 20",
                     tuple(Panel(f"sigma = {sigma}", "lasso_skip", ("--sigma", sigma), "rec_rate_lasso_skip")
                           for sigma in SIGMAS[1:]), 200, 20, 5),
     "fig19": Figure("Proposition 23: P(the pattern of mu1/|mu1| - mu2/|mu2| splits a Gaussian mixture), n = 100",
                     tuple(Panel(title, "prob_mixture", ("--optmu", optmu), "prob_mixture")
                           for title, optmu in (("mu = +-1", "0"), ("Gaussian mu", "1"), ("unit Gaussian mu", "2"))),
-                    100, 80, 5000, kind="curves", quick=(100, 80, 500)),
+                    100, 80, 5000, kind="curves", quick=(100, 80, 500),
+                    note="the text speaks of S-shaped curves; two of the three panels are flat at 1 over s = 1 to "
+                         "8.5, in the authors' ReLU/prob.py too: only the unit-norm means give an S-curve"),
     "fig25": Figure("dis_abs of the skip training form of (11), optw 1",
                     sigma_panels("cvx_train_skip", "dis_abs_cvx_train_skip"), 400, 100, 5),
     "fig26": Figure("dis_test of the skip training form of (11), optw 1",
                     sigma_panels("cvx_train_skip", "dis_test_cvx_train_skip"), 400, 100, 5),
     "fig27": Figure("recovery rate of one normalised ReLU neuron by (14)",
-                    (Panel("1 neuron, Gaussian", "rec_rate_norm", ("--neu", "1"), "rec_rate_norm"),), 400, 100, 5, 1),
+                    (Panel("1 neuron, Gaussian", "rec_rate_norm", ("--neu", "1"), "rec_rate_norm"),), 400, 100, 5, 1,
+                    reading="Appendix L-C's recovery of one normalised neuron by (14)", confidence="medium",
+                    evidence="numbered only by its position: the text never names Figure 27", note=SAMPLED),
     "fig28": Figure("recovery rate of one normalised ReLU neuron by (14), planted e_1 (optw 1)",
                     (Panel("1 neuron, e_1", "rec_rate_norm", ("--neu", "1", "--optw", "1"), "rec_rate_norm"),),
-                    400, 100, 5, 1, reading="Figure 27 with the other planted neuron (optw 1)", confidence="low"),
-    "fig29": Figure("dis_abs of (14), one neuron", sigma_panels("minnrm_norm", "dis_abs_minnrm_norm"), 400, 100, 5),
+                    400, 100, 5, 1, reading="Figure 27 with the other planted neuron (optw 1)", confidence="low",
+                    evidence=LOST_COMPANION.format(27), note=SAMPLED),
+    "fig29": Figure("dis_abs of (14), one neuron", sigma_panels("minnrm_norm", "dis_abs_minnrm_norm"), 400, 100, 5,
+                    note=SAMPLED),
     "fig30": Figure("dis_abs of (14), one neuron, planted e_1 (optw 1)",
                     sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", ("--optw", "1")), 400, 100, 5,
-                    reading="Figure 29 with --optw 1 (the authors kept _w1_ runs)", confidence="low-medium"),
+                    reading="Figure 29 with --optw 1", confidence="low",
+                    evidence=LOST_COMPANION.format(29) + "; the authors kept no _w1_ run of the min-norm script",
+                    note=SAMPLED),
     "fig31": Figure("dis_abs of the training form of (13), one neuron",
-                    sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1")), 400, 100, 5),
+                    sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1")), 400, 100, 5,
+                    note=SAMPLED.replace("(14) is built", "(13) is built")),
     "fig32": Figure("dis_abs of the training form of (13), one neuron, planted e_1 (optw 1)",
                     sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1", "--optw", "1")),
                     400, 100, 5, reading="Figure 31 with --optw 1 (the authors kept _w1_ runs of the training form)",
-                    confidence="low-medium"),
+                    confidence="low-medium",
+                    evidence=LOST_COMPANION.format(31) + "; the authors kept one _w1_ run of their training-form "
+                             "script (n40_d20, 2 trials)", note=SAMPLED.replace("(14) is built", "(13) is built")),
     "fig33": Figure("test distance of trained normalisation networks, one neuron",
                     sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm"), 400, 100, 10),
     "fig34": Figure("test distance of trained normalisation networks, one neuron, planted e_1 (optw 1)",
                     sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm", ("--optw", "1")), 400, 100, 10,
                     reading="Figure 33 with --optw 1 (the authors kept _w1_ runs of the trained networks)",
-                    confidence="low-medium"),
+                    confidence="low-medium",
+                    evidence=LOST_COMPANION.format(33) + "; the authors kept one _w1_ run of their trained "
+                             "normalisation networks (n400_d100, 1 trial)"),
     "fig35": Figure("recovery rate of planted normalised neurons by (14): Figures 35 and 36, one group of 4 panels",
                     neuron_panels("rec_rate_norm", "rec_rate_norm", ("2 neurons, Gaussian", "2 neurons, e_1, e_2",
                                                                      "2 neurons, w2 = -w1", "3 neurons, Gaussian")),
                     400, 80, 5, reading="Appendix L-C's noiseless maps, one group of 4 images numbered 35 and 36; "
                                         "the four planted settings of its noisy Figures 9 and 37-39",
-                    confidence="medium"),
-    "fig37": Figure("dis_abs of (14), 2 Gaussian neurons",
-                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["2 neurons, Gaussian"]), 400, 80, 5),
-    "fig38": Figure("dis_abs of (14), 2 neurons e_1, e_2",
-                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["2 neurons, e_1, e_2"]), 400, 80, 5),
-    "fig39": Figure("dis_abs of (14), 3 Gaussian neurons",
-                    sigma_panels("minnrm_norm", "dis_abs_minnrm_norm", NEURONS["3 neurons, Gaussian"]), 400, 80, 5),
+                    confidence="medium", note=SAMPLED),
+    "fig37": min_norm_norm("dis_abs of (14), 2 Gaussian neurons", "2 neurons, Gaussian"),
+    "fig38": min_norm_norm("dis_abs of (14), 2 neurons e_1, e_2", "2 neurons, e_1, e_2"),
+    "fig39": min_norm_norm("dis_abs of (14), 3 Gaussian neurons", "3 neurons, Gaussian"),
     "fig40": trained_norm("2 neurons, Gaussian"),
     "fig41": trained_norm("2 neurons, e_1, e_2"),
     "fig42": trained_norm("2 neurons, w2 = -w1"),
@@ -197,10 +230,14 @@ DRAWINGS = {
                     "high"),
     "fig2": Drawing("Corollary 1's phase diagram in the (n, d) plane, with the measured 50% points of (12)", 2,
                     "'this corollary is illustrated in Figure 2 as a phase diagram'", "medium",
-                    needs="ext_transition_skip"),
+                    needs="ext_transition_skip",
+                    note="the band where only the linear fit recovers holds for a w meeting Corollary 1's condition "
+                         "(Proposition 7); the exact program (11) recovers a random w from n ~ 1.1d (Figure 4); the "
+                         "red points are the 50% points of (12), measured by transition.py"),
     "fig3": Drawing("Wendel's probability P(n, d) that the all-ones pattern exists, Gaussian data", 3,
-                    "not mentioned in the text; the all-ones pattern's probability, which the theory uses "
-                    "next", "low"),
+                    "not named in the text; two images open Section V, right after '...through an application of "
+                    "the kinematic formula for convex cones', which gives the all-ones pattern's probability: our "
+                    "reading of the first", "low"),
 }
 
 
@@ -264,7 +301,8 @@ CHOICES = [
     "Figure 7 shows dis_abs ('absolute distance by solving (12)'); its runs' dis_test maps are Figure 22",
     "Figure 10's four panels: 2 neurons with optw 0, 1, 2 and 3 Gaussian neurons",
     "Figure 13: d = 20, n <= 200, 25 values of lambda log-spaced over [1e-3, 10], sigma 0.05, 0.1, 0.2 as its "
-    "three panels; success = w0 active and every ReLU block zero (norms against 1e-4)",
+    "three panels, lambda on the x axis (log scale) and n on the y axis; success = w0 active and every ReLU block "
+    "zero (norms against 1e-4)",
     "Figure 19: z ~ N(0, I_d / s^2), s = 1, 1.5, ..., 8.5; panels mu = +-(1, ..., 1), Gaussian, unit Gaussian "
     "(the authors' optmu 1, 2, 3); the random means drawn once per (d, s) point, as the authors do",
     "Figures 35-43 (settings lost with the captions): 35-36 recovery with 2 neurons, optw 0, 1, 2, and 3 Gaussian "
@@ -474,8 +512,10 @@ def show_catalog(scale):
         name = f"fig{number}"
         if name in DRAWINGS:
             drawing = DRAWINGS[name]
-            print(f"{name}: {drawing.what}\n  {reading_note(drawing)}\n  drawn by python illustrations.py --number "
-                  f"{drawing.number}" + (f" (over {drawing.needs}'s results)" if drawing.needs else ""))
+            note = f"\n  note: {drawing.note}" if drawing.note else ""
+            print(f"{name}: {drawing.what}\n  {reading_note(drawing)}{note}"
+                  + f"\n  drawn by python illustrations.py --number {drawing.number}"
+                  + (f" (over {drawing.needs}'s results)" if drawing.needs else ""))
         elif name in ALIASES:
             print(f"{name}: composed with {ALIASES[name]} (one group of panels in the paper's text)")
         elif name in NOT_REPRODUCED:
@@ -506,6 +546,10 @@ def show_figure(name, figure, scale):
     print(f"{name}: {figure.what}")
     if figure.reading:
         print(f"  {reading_note(figure)}")
+    if figure.evidence:
+        print(f"  evidence: {figure.evidence}")
+    if figure.note:
+        print(f"  note: {figure.note}")
     panels = f"{len(figure.panels)} panel{'s' * (len(figure.panels) > 1)}"
     print(f"  {panels}, {trials} {kind}, about {format_seconds(seconds)}")
     for panel in figure.panels:

@@ -104,6 +104,22 @@ def test_the_catalog_accounts_for_every_figure_of_the_paper():
     assert refused.returncode != 0 and "not reproduced" in refused.stderr
 
 
+def test_every_figure_over_the_pattern_sample_says_so():
+    """The normalisation-layer programs and the NNIC check run over the authors' pattern
+    sample (the catalog passes no --patterns), whose boundaries are not those of (14):
+    such a figure, and no other, carries the note that says so, and --list prints it.
+    (The skip programs sample too, but the one pattern that decides them, all-ones, is
+    added exactly.)"""
+    over_the_sample = ("rec_rate_norm", "minnrm_norm", "cvx_train_norm", "nic_norm")
+    listing = run_script("figures.py", "--list").stdout
+    for name, figure in figures.CATALOG.items():
+        sampled = any(panel.script in over_the_sample for panel in figure.panels)
+        assert all("--patterns" not in panel.flags for panel in figure.panels)
+        assert sampled == ("pattern sample" in figure.note), name
+        if sampled:
+            assert f"  note: {figure.note}" in listing, name
+
+
 def test_figures_1_to_3_are_drawn(tmp_path):
     flags = ["--scale", "quick", "--results", str(tmp_path / "results"), "--out", str(tmp_path / "figures")]
     made = run_script("figures.py", "fig1", "fig2", "fig3", *flags)
