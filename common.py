@@ -120,6 +120,10 @@ NIC_MARGIN = 1e-6
 # near-tie: the solver's accuracy decides the entries
 NEAR_TIE_MARGIN = 1e-7
 NEAR_TIE_GAP = 1e-6
+# one neuron: y lies in another block's range (a tie) when its distance to it is rounding
+# (~1e-15); a genuine separation is ~|x_k^T w| / ||(Xw)_+|| for the row nearest w's
+# hyperplane, 1e-6 to 1e-3 at n <= 400, and below 1e-9 with probability ~n * 1e-9
+SEPARATION_TOL = 1e-9
 # What the sidecars record of the acceptance of a trial: the recovery tolerance, the
 # structured solver's certificate tolerances and the checks of a CVXPY solution.
 TOLERANCES = {"recovery_atol": RECOVERY_ATOL, "structured_solver": programs.STRUCTURED_TOLERANCES,
@@ -204,6 +208,24 @@ def near_ties(margin, gap):
     a margin. Arrays of equal shape; NaN (failed solves) is no near-tie."""
     margin, gap = np.nan_to_num(margin, nan=np.inf), np.nan_to_num(gap, nan=np.inf)
     return (np.abs(margin) < NEAR_TIE_MARGIN) & (np.abs(gap) < NEAR_TIE_GAP)
+
+
+def one_neuron_separation(instance):
+    """min_i ||y - U_i U_i^T y|| over the blocks i other than the planted neuron's: the
+    distance from the unit label vector y to the nearest other block's range.
+
+    One planted neuron only. (14)'s optimal value is ||y|| = 1, attained by the planted
+    model, and every optimum lives on the blocks whose range contains y (docs/math.md,
+    section 8), so the planted model is the unique optimum iff this distance is positive
+    (above SEPARATION_TOL): a certificate of recovery that needs no solve. lambda = y is
+    then a dual certificate, and its margin 1 - ||U_i^T y|| = 1 - sqrt(1 - dist^2) is
+    about dist^2 / 2: the solver's margin is the square of this distance, so a genuine
+    recovery with dist ~1e-4 has a margin ~1e-8, below what an interior-point solution
+    resolves (a near-tie, common.near_ties), while this distance still decides it."""
+    (planted,) = set(instance["planted_columns"])
+    y = instance["y"] / np.linalg.norm(instance["y"])
+    distances = [np.linalg.norm(y - U @ (U.T @ y)) for i, (U, _, _) in enumerate(instance["blocks"]) if i != planted]
+    return float(min(distances, default=np.inf))
 
 
 def one_neuron_recovery_probability(n, d):

@@ -6,8 +6,8 @@ it over the patterns of max(n, 50) random directions (arrangement.py). For each
 number of planted Gaussian neurons k of --neus and each d of --ds, rec_rate_norm's
 trial is run, noiseless, for n = d, d + step, ..., ratio_max d (step max(1, d / 5)),
 --sample trials per n, under --patterns sampled and neighbours; for each d of
---all_ds also under all, the whole arrangement (while it has at most
-arrangement.ALL_CELLS_LIMIT cells).
+--all_ds also under all, the whole arrangement (up to n = ALL_RATIO_MAX d, while it
+has at most arrangement.ALL_CELLS_LIMIT cells).
 
 For one neuron the whole arrangement's answer is known in closed form: (14) recovers
 it iff its pattern has at least d rows, which has probability P(Bin(n, 1/2) >= d)
@@ -17,7 +17,10 @@ about n = d. The table gives per k, d and pattern set the recovery rate per n wi
 common.NEAR_TIE_GAP, yet not unique, margin below common.NEAR_TIE_MARGIN: common.near_ties;
 counted as not recovered and reported apart), the measured 50% and 90% points (linear
 interpolation of the rate in n; "not reached by n = ..." otherwise), and for one neuron
-the closed form's 50% point.
+the closed form's 50% point; for one neuron also the certified rate (common.
+one_neuron_separation: y in no other block's range, which decides uniqueness exactly
+without a solve) and its 50% point, since at large n/d genuine recoveries have margins
+too thin for the solver's entries to show them (near-ties that are not ties).
 
 Writes pattern_sets.json (the table) and pattern_sets.png (rows: k; columns: d) in
 --save_folder, and the PNG to --figure when given; every run goes through the
@@ -39,7 +42,10 @@ import runner
 from failure_split import clopper_pearson
 
 STUDY_FLAGS = ("ds", "all_ds", "neus", "ratio_max", "figure")  # not a run's business
-METRICS = ("rec", "margin", "value_gap", "pattern_rows")
+METRICS = ("rec", "margin", "value_gap", "pattern_rows")  # and, for one neuron, "certified"
+# the whole arrangement's enumeration grows like n^d cells, each found by a linear program
+# over n rows: up to 8d it decides one neuron's law at d = 3 (P(Bin(24, 1/2) >= 3) > 0.9999)
+ALL_RATIO_MAX = 8
 
 
 def trial(n, d, rng, args):
@@ -52,7 +58,10 @@ def trial(n, d, rng, args):
 
 
 def n_grid(d, ratio_max, kind):
-    """n = d, d + step, ..., ratio_max d; for `all`, only while the arrangement is enumerable."""
+    """n = d, d + step, ..., ratio_max d; for `all`, up to ALL_RATIO_MAX d and only while
+    the arrangement is enumerable."""
+    if kind == "all":
+        ratio_max = min(ratio_max, ALL_RATIO_MAX)
     n_values = np.arange(d, int(ratio_max * d) + 1, max(1, d // 5))
     if kind == "all":
         n_values = n_values[[arrangement.cell_count(int(n), d) <= arrangement.ALL_CELLS_LIMIT for n in n_values]]
@@ -73,7 +82,8 @@ def run_args(args, neu, d, kind, n_values):
 def outcomes(args, neu, d, kind):
     """(n values, {metric: (len(n), sample) array}) of one run, made or resumed."""
     n_values = n_grid(d, args.ratio_max, kind)
-    arrays = runner.run_grid(run_args(args, neu, d, kind, n_values), {m: f"pattern_sets_{m}" for m in METRICS},
+    metrics = METRICS + ("certified",) * (neu == 1)
+    arrays = runner.run_grid(run_args(args, neu, d, kind, n_values), {m: f"pattern_sets_{m}" for m in metrics},
                              trial, "pattern_sets", with_sigma=False, axes=(("n", n_values), ("d", np.array([d]))),
                              neutral_flags=programs.SOLVER_FLAGS, tolerances=common.TOLERANCES)
     return n_values, {metric: array[:, 0, :] for metric, array in arrays.items()}
@@ -106,6 +116,9 @@ def summary(n_values, arrays, d, neu):
     if neu == 1:
         entry["closed_form"] = common.one_neuron_recovery_probability(n_values, d).tolist()
         entry["pattern_has_d_rows"] = (arrays["pattern_rows"] >= d).sum(axis=1).tolist()
+        certified = (solved & (arrays["certified"] == 1)).sum(axis=1)
+        entry["certified"] = certified.tolist()
+        entry["certified_n50"] = crossing(n_values, certified / np.maximum(trials, 1), 0.5)
     return entry
 
 
@@ -141,6 +154,10 @@ def draw(table, args, png):
                             markersize=3, capsize=1.5, linewidth=1,
                             label=f"{kind}: 50% at {point(entry['n50'], entry['largest_n'])}"
                                   + (f", {ties} near-ties" if ties else ""))
+                if "certified" in entry:
+                    ax.plot(n / d, np.array(entry["certified"]) / np.maximum(entry["trials"], 1), "--", color=colour,
+                            linewidth=1.4, zorder=3, label=f"{kind}, certified: 50% at "
+                                                 f"{point(entry['certified_n50'], entry['largest_n'])}")
             if neu == 1:
                 n = np.arange(d, int(args.ratio_max * d) + 1)
                 ax.plot(n / d, common.one_neuron_recovery_probability(n, d), "k:", linewidth=1.2,
@@ -153,7 +170,8 @@ def draw(table, args, png):
             ax.set_title(f"{neu} neuron{'s' * (neu > 1)}, d = {d}", fontsize=9)
             ax.legend(fontsize=6, loc="lower right")
     fig.suptitle(f"Extension (not in the paper): (14) over the sampled patterns, their one-flip neighbours and the "
-                 f"whole arrangement, {args.sample} trials per n, 95% intervals", fontsize=10)
+                 f"whole arrangement,\n{args.sample} trials per n, 95% intervals; dashed: certified unique "
+                 f"(one neuron, no solve); dotted: the closed form", fontsize=10)
     runner.save_figure(fig, png, dpi=110)
     plt.close(fig)
 
@@ -202,13 +220,16 @@ def main():
     record = {"args": dict(vars(args)), "versions": runner.package_versions(), "code_version": runner.code_version(),
               "wall_time_s": round(time.time() - start, 1), "table": table}
     runner.atomic_write(name + ".json", lambda s: s.write(json.dumps(record, indent=1).encode()))
-    print(f"{'k':>2} {'d':>3} {'patterns':>10} | {'50% point':>22} | {'90% point':>22} | near-ties | closed form 50%")
+    print(f"{'k':>2} {'d':>3} {'patterns':>10} | {'50% point':>22} | {'90% point':>22} | near-ties | "
+          f"{'certified 50%':>22} | closed form 50%")
     for neu, rows in table.items():
         for d, entries in rows.items():
             for kind, entry in entries.items():
                 closed = f"n = {closed_form_n50(int(d)):.1f}" if neu == "1" else "-"
+                certified = point(entry["certified_n50"], entry["largest_n"]) if neu == "1" else "-"
                 print(f"{neu:>2} {d:>3} {kind:>10} | {point(entry['n50'], entry['largest_n']):>22} | "
-                      f"{point(entry['n90'], entry['largest_n']):>22} | {sum(entry['near_ties']):>9} | {closed}")
+                      f"{point(entry['n90'], entry['largest_n']):>22} | {sum(entry['near_ties']):>9} | "
+                      f"{certified:>22} | {closed}")
     draw(table, args, name + ".png")
     if args.figure:
         draw(table, args, args.figure)

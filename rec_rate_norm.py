@@ -9,7 +9,10 @@ array) and the planted model's relative excess of value over the optimum (value_
 array). delta > 0 certifies the planted model as the unique optimum; a trial whose
 planted model is optimal (value_gap ~ 0) but delta ~ 0 is a near-tie: another block
 carries the same fit, so the entries' test is the solver's choice. Near-ties are
-reported apart (common.near_ties). --patterns picks the program's pattern set.
+reported apart (common.near_ties). With one neuron (--neu 1), also certified_: 1 when
+y lies in no other block's range (common.one_neuron_separation), which decides (14)'s
+unique recovery exactly and needs no solve, so it stands where the solver's margin is
+too thin to resolve. --patterns picks the program's pattern set.
 """
 
 import sys
@@ -32,7 +35,8 @@ skip_cell = common.skip_n_below_d
 
 def outputs(args):
     """{metric: file prefix} of the arrays a run writes."""
-    return {"rec": "rec_rate_norm", "margin": "margin_rec_rate_norm", "value_gap": "value_gap_rec_rate_norm"}
+    names = {"rec": "rec_rate_norm", "margin": "margin_rec_rate_norm", "value_gap": "value_gap_rec_rate_norm"}
+    return dict(names, certified="certified_rec_rate_norm") if args.neu == 1 else names
 
 
 def cost_key(args):
@@ -50,9 +54,11 @@ def trial(n, d, rng, args):
         rec = float(common.norm_recovered(solution.primal["W"], planted_W))
         margin = programs.dual_margin(program, solution.dual, instance["planted_columns"])
         value_gap = common.value_gap(solution.primal["W"], planted_W)
+    metrics = {"rec": rec, "margin": margin, "value_gap": value_gap}
+    if args.neu == 1:
+        metrics["certified"] = float(common.one_neuron_separation(instance) > common.SEPARATION_TOL)
     details = dict(common.norm_details(instance, solution), dual_margin=margin)
-    return runner.TrialResult({"rec": rec, "margin": margin, "value_gap": value_gap}, solution.outcome, details,
-                              solution.route)
+    return runner.TrialResult(metrics, solution.outcome, details, solution.route)
 
 
 def parse(argv=None):
@@ -73,6 +79,9 @@ def main():
     print(f"near-ties (the planted model optimal, |margin| < {common.NEAR_TIE_MARGIN:g}): {int(near_ties.sum())} of "
           f"{int(np.isfinite(arrays['margin']).sum())} solved trials, "
           f"{int((near_ties & (arrays['rec'] == 1)).sum())} of them counted as recovered")
+    if "certified" in arrays:
+        print("certified unique recovery (y in no other block's range; no solve), mean per cell:")
+        print(np.round(runner.trial_mean(arrays["certified"]), 2))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ one-neuron law of (14) over them (docs/math.md, section 8).
 - One planted neuron, whole arrangement: (14) recovers it exactly when its pattern has
   at least d rows, and below that the planted model ties with another; near-ties where
   it has d rows (common.near_ties) are reported, not counted; `neighbours` decides every
-  trial as `all` does.
-- `--patterns neighbours` on a one-neuron grid follows P(Bin(n, 1/2) >= d) cell by cell.
+  trial as `all` does. The solve-free certificate (y in no other block's range) is 1
+  exactly when the pattern has d rows, and 0 under the sample where the sample holds a
+  tying block.
+- `--patterns neighbours` on a one-neuron grid follows P(Bin(n, 1/2) >= d) cell by cell,
+  by the certificate on the quick grid of Figure 27 and by the solver's entries where
+  the margins are not thin.
 """
 
 import json
@@ -86,7 +90,7 @@ def test_pattern_sets_share_the_sample():
 
 
 def one_neuron_trial(n, d, seed, kind):
-    """(|D_w|, recovered, near-tie) of (14) with one planted Gaussian neuron over `kind`."""
+    """(|D_w|, recovered, near-tie, certified) of (14) with one planted Gaussian neuron over `kind`."""
     instance = common.norm_instance(runner.trial_rng(seed, n, d, 0), n, d, optx=0, optw=0, sigma=0.0, neu=1,
                                     pattern_kind=kind)
     program = common.norm_program(instance, "14")
@@ -97,7 +101,8 @@ def one_neuron_trial(n, d, seed, kind):
     margin = programs.dual_margin(program, solution.dual, instance["planted_columns"])
     near_tie = common.near_ties(margin, common.value_gap(solution.primal["W"], planted_W))
     size = int(instance["dmat"][:, instance["planted_columns"][0]].sum())
-    return size, recovered, bool(near_tie)
+    certified = common.one_neuron_separation(instance) > common.SEPARATION_TOL
+    return size, recovered, bool(near_tie), certified
 
 
 def test_one_neuron_is_recovered_over_the_whole_arrangement_iff_its_pattern_has_d_rows():
@@ -106,8 +111,9 @@ def test_one_neuron_is_recovered_over_the_whole_arrangement_iff_its_pattern_has_
     near_ties = 0
     for seed in range(200):
         d, n = cells[seed % len(cells)]
-        size, recovered, near_tie = one_neuron_trial(n, d, seed, "all")
-        assert one_neuron_trial(n, d, seed, "neighbours")[1:] == (recovered, near_tie), (n, d, seed)
+        size, recovered, near_tie, certified = one_neuron_trial(n, d, seed, "all")
+        assert one_neuron_trial(n, d, seed, "neighbours")[1:] == (recovered, near_tie, certified), (n, d, seed)
+        assert certified == (size >= d), (n, d, seed, size)
         if size < d:  # a tie: the block of D_w + {k} holds y too, at the same value
             assert not recovered and near_tie, (n, d, seed, size)
         elif near_tie:
@@ -123,6 +129,7 @@ def test_neighbours_follow_the_closed_form_cell_by_cell(tmp_path):
                "--save_folder", str(tmp_path), "--jobs", "2")
     stem = "n50_d20_w0_X0_neu1_sample24_patterns-neighbours"
     rec = np.load(tmp_path / f"rec_rate_norm_{stem}.npy")
+    certified = np.load(tmp_path / f"certified_rec_rate_norm_{stem}.npy")
     sidecar = json.loads((tmp_path / f"rec_rate_norm_{stem}.json").read_text())
     assert sidecar["args"]["patterns"] == "neighbours"
     assert os.path.exists(tmp_path / f"margin_rec_rate_norm_{stem}.npy")
@@ -133,9 +140,9 @@ def test_neighbours_follow_the_closed_form_cell_by_cell(tmp_path):
             if n < d:
                 continue
             assert not np.isnan(rec[i, j]).any()
-            recovered = int(rec[i, j].sum())
             expected = float(common.one_neuron_recovery_probability(n, d))
-            assert binomtest(recovered, rec.shape[2], expected).pvalue > 1e-3, (n, d, recovered, expected)
+            for decided in (rec[i, j], certified[i, j]):
+                assert binomtest(int(decided.sum()), rec.shape[2], expected).pvalue > 1e-3, (n, d, decided, expected)
             checked += 1
     assert checked == 9
     # the sample's program recovers where the closed form says (14) cannot: (n, d) = (30, 20)
