@@ -285,7 +285,7 @@ EXTENSIONS = {
         "EXTENSION, not in the paper: (14) for 1, 2 and 3 planted neurons over the sampled patterns, their one-flip "
         "neighbours and (d = 3) the whole arrangement, with the one-neuron closed form P(Bin(n, 1/2) >= d)",
         "pattern_sets", {"paper": (), "quick": ("--ds", "10", "--sample", "4", "--ratio_max", "6")},
-        {"paper": 3600, "quick": 80}),
+        {"paper": 1802, "quick": 86}),
 }
 
 PAPER_FIGURES = 43
