@@ -618,9 +618,11 @@ class RunState:
         state.path, state._log = path, None
         # A damaged file can fail in any layer (zip, CRC, npy header, JSON, the meta's
         # keys, their types), each with its own exception type: all mean "unreadable".
+        missing = []
         try:
             with np.load(path, allow_pickle=False) as stored:
                 meta = json.loads(str(stored["meta"]))
+                missing = [metric for metric in metrics if f"metric_{metric}" not in stored.files]
                 state.arrays = {metric: stored[f"metric_{metric}"] for metric in metrics}
                 state.status, state.route = stored["status"], stored["route"]
             state.arguments, state.provenance, state.runs = meta["arguments"], meta["provenance"], meta["runs"]
@@ -628,8 +630,19 @@ class RunState:
             _check_layout(state, shape)
             state._replay(meta.get("log_id"))
         except Exception as error:
+            if missing:  # a whole state of a code version whose script wrote other arrays
+                raise ValueError(f"{path} was made by another code version ({_stored_versions(meta)}, not "
+                                 f"{code_version()}): it has no {', '.join(missing)} array"
+                                 + "s" * (len(missing) > 1)) from None
             raise ValueError(f"{path} is not a readable run state ({type(error).__name__}: {error})") from None
         return state
+
+
+def _stored_versions(meta):
+    """The code versions a state's meta records for its runs, as text, whatever its types."""
+    runs = meta.get("runs") if isinstance(meta, dict) else None
+    versions = {str(run.get("code_version")) for run in runs if isinstance(run, dict)} if isinstance(runs, list) else ()
+    return ", ".join(sorted(versions)) or "unrecorded"
 
 
 def _json_line(line):

@@ -105,6 +105,9 @@ def crafted(state, how):
         payload["status"] = payload["status"] + len(meta["status_names"]) + 5
     elif how == "float status":
         payload["status"] = payload["status"].astype(float)
+    elif how == "another version's arrays":  # a version whose script wrote no rec array
+        payload["metric_margin"] = payload.pop("metric_rec")
+        meta["runs"][0]["code_version"] = "source-0000000000000000"
     payload["meta"] = np.array(json.dumps(meta))
     with open(state, "wb") as stream:
         np.savez(stream, **payload)
@@ -119,6 +122,18 @@ def test_a_wrong_typed_state_is_one_line(how, tmp_path):
         lines = message_lines(error)
         assert code == 1 and "Traceback" not in error and len(lines) == 1, error
         assert "not a readable run state" in lines[0]
+
+
+def test_a_state_of_another_versions_arrays_names_the_version(tmp_path):
+    """A whole state whose script wrote other arrays (an older code version) is another
+    version's run, not a damaged file: the one line says which version and what is missing."""
+    assert finish("rec_rate_skip.py", *SMALL, "--save_folder", str(tmp_path))[0] == 0
+    crafted(tmp_path / f"{SMALL_STEM}.state.npz", "another version's arrays")
+    code, _, error = finish("rec_rate_skip.py", *SMALL, "--save_folder", str(tmp_path))
+    lines = message_lines(error)
+    assert code == 1 and "Traceback" not in error and len(lines) == 1, error
+    assert "made by another code version (source-0000000000000000, not source-" in lines[0], lines
+    assert "it has no rec array" in lines[0] and "--overwrite" in lines[0], lines
 
 
 # --------------------------------------------------------------------------- figures.py reads the state
