@@ -21,7 +21,6 @@ with and without the all-ones pattern, per optw) in --save_folder, and the PNG t
 state files, sidecars, --resume, --jobs, --scheduler).
 """
 
-import copy
 import json
 import os
 import time
@@ -57,21 +56,12 @@ def n_grid(d, ratio_max):
     return np.arange(d, int(ratio_max * d) + 1, max(1, d // 10))
 
 
-def run_args(args, optw, d, n_values):
-    """The namespace of one run: rec_rate_skip's flags for this optw and d, and its n grid."""
-    run = copy.copy(args)
-    for flag in STUDY_FLAGS:
-        delattr(run, flag)
-    run.n, run.d, run.optw, run.optx, run.sigma, run.program = int(n_values[-1]), int(d), int(optw), 0, 0.0, "12"
-    run.n_min, run.n_step = int(n_values[0]), int(n_values[1] - n_values[0])
-    return run
-
-
 def outcomes(args, optw, d):
     """(n values, {metric: (len(n), sample) array}) of one run, made or resumed."""
     n_values = n_grid(d, args.ratio_max)
     prefix = "failure_split"  # the file names add w{optw}, as every script's do
-    arrays = runner.run_grid(run_args(args, optw, d, n_values), {m: f"{prefix}_{m}" for m in METRICS}, trial, prefix,
+    run = runner.study_run_args(args, STUDY_FLAGS, n_values, d, optw=int(optw), optx=0, sigma=0.0, program="12")
+    arrays = runner.run_grid(run, {m: f"{prefix}_{m}" for m in METRICS}, trial, prefix,
                              with_sigma=False, axes=(("n", n_values), ("d", np.array([d]))),
                              neutral_flags=programs.SOLVER_FLAGS, tolerances=common.TOLERANCES)
     return n_values, {metric: array[:, 0, :] for metric, array in arrays.items()}

@@ -89,6 +89,7 @@ SAMPLED = ("(14) is built over the authors' pattern sample (max(n, 50) random di
            "so a boundary here is the sample's: over the whole arrangement (14) recovers one neuron only where its "
            "pattern has >= d rows, P(Bin(n, 1/2) >= d), 50% at n ~ 2d, and two or three neurons later than the sample "
            "shows (ext_patterns; docs/math.md, section 8)")
+SAMPLED_13 = SAMPLED.replace("(14) is built", "(13) is built")  # the training form of Figures 31 and 32
 NNIC_SAMPLED = ("the check runs over the authors' pattern sample (max(2n, 50) random directions); over the whole "
                 "arrangement NNIC is stricter (see ext_patterns for (14) itself)")
 LOST_COMPANION = ("not mentioned in the text, and no image of its own survives; it directly follows Figure {}, so "
@@ -194,13 +195,13 @@ CATALOG = {
                     note=SAMPLED),
     "fig31": Figure("dis_abs of the training form of (13), one neuron",
                     sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1")), 400, 100, 5,
-                    note=SAMPLED.replace("(14) is built", "(13) is built")),
+                    note=SAMPLED_13),
     "fig32": Figure("dis_abs of the training form of (13), one neuron, planted e_1 (optw 1)",
                     sigma_panels("cvx_train_norm", "dis_abs_cvx_train_norm", ("--neu", "1", "--optw", "1")),
                     400, 100, 5, reading="Figure 31 with --optw 1 (the authors kept _w1_ runs of the training form)",
                     confidence="low-medium",
                     evidence=LOST_COMPANION.format(31) + "; the authors kept one _w1_ run of their training-form "
-                             "script (n40_d20, 2 trials)", note=SAMPLED.replace("(14) is built", "(13) is built")),
+                             "script (n40_d20, 2 trials)", note=SAMPLED_13),
     "fig33": Figure("test distance of trained normalisation networks, one neuron",
                     sigma_panels("ncvx_train_norm", "dis_test_ncvx_train_norm"), 400, 100, 10),
     "fig34": Figure("test distance of trained normalisation networks, one neuron, planted e_1 (optw 1)",

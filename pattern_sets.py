@@ -27,7 +27,6 @@ Writes pattern_sets.json (the table) and pattern_sets.png (rows: k; columns: d) 
 suite's runner (per-trial seeds, state files, sidecars, --resume, --jobs, --scheduler).
 """
 
-import copy
 import json
 import os
 import time
@@ -68,23 +67,13 @@ def n_grid(d, ratio_max, kind):
     return n_values
 
 
-def run_args(args, neu, d, kind, n_values):
-    """The namespace of one run: rec_rate_norm's flags for these k, d, pattern set and n grid."""
-    run = copy.copy(args)
-    for flag in STUDY_FLAGS:
-        delattr(run, flag)
-    run.n, run.d, run.neu, run.patterns = int(n_values[-1]), int(d), int(neu), kind
-    run.optw, run.optx, run.sigma = 0, 0, 0.0
-    run.n_min, run.n_step = int(n_values[0]), int(n_values[1] - n_values[0]) if len(n_values) > 1 else 1
-    return run
-
-
 def outcomes(args, neu, d, kind):
     """(n values, {metric: (len(n), sample) array}) of one run, made or resumed."""
     n_values = n_grid(d, args.ratio_max, kind)
     metrics = METRICS + ("certified",) * (neu == 1)
-    arrays = runner.run_grid(run_args(args, neu, d, kind, n_values), {m: f"pattern_sets_{m}" for m in metrics},
-                             trial, "pattern_sets", with_sigma=False, axes=(("n", n_values), ("d", np.array([d]))),
+    run = runner.study_run_args(args, STUDY_FLAGS, n_values, d, neu=int(neu), patterns=kind, optw=0, optx=0, sigma=0.0)
+    arrays = runner.run_grid(run, {m: f"pattern_sets_{m}" for m in metrics}, trial, "pattern_sets", with_sigma=False,
+                             axes=(("n", n_values), ("d", np.array([d]))),
                              neutral_flags=programs.SOLVER_FLAGS, tolerances=common.TOLERANCES)
     return n_values, {metric: array[:, 0, :] for metric, array in arrays.items()}
 

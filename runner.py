@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import copy
 import errno
 import functools
 import json
@@ -231,6 +232,21 @@ def check_all_patterns(parser, args):
         parser.error(f"--patterns all: the arrangement of n = {n} points in d = {d} has {float(cells):.3g} cells, "
                      f"more than the {arrangement.ALL_CELLS_LIMIT} it enumerates; use --patterns neighbours "
                      f"or a smaller grid")
+
+
+def study_run_args(args, study_flags, n_values, d, **settings):
+    """The namespace of one run inside a study script (transition.py, failure_split.py,
+    pattern_sets.py): its flags but the study's own (study_flags), a one-column grid of
+    d and the n values, recorded as n (the largest), n_min and n_step so that --resume
+    refuses a run of another grid, and the settings the study fixes (e.g. optw=0)."""
+    run = copy.copy(args)
+    for flag in study_flags:
+        delattr(run, flag)
+    run.n, run.d, run.n_min = int(n_values[-1]), int(d), int(n_values[0])
+    run.n_step = int(n_values[1] - n_values[0]) if len(n_values) > 1 else 1
+    for name, value in settings.items():
+        setattr(run, name, value)
+    return run
 
 
 def validate_run(parser, args):

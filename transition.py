@@ -24,7 +24,6 @@ n*/d against d with intervals and the line n/d = 2; widths against d) in
 --save_folder, and the PNG to --figure when given.
 """
 
-import copy
 import json
 import os
 import time
@@ -49,23 +48,11 @@ def experiment_name(args):
     return args.experiment + (f"_neu{args.neu}" if args.experiment == "norm" else "")
 
 
-def run_args(args, d, stage, n_values, sample):
-    """The namespace one run of the grid gets: the experiment's script flags, its own
-    n grid (recorded, so --resume refuses a run with another grid) and file name."""
-    run = copy.copy(args)
-    for flag in STUDY_FLAGS:
-        delattr(run, flag)
-    run.n, run.d, run.sample = int(n_values[-1]), int(d), sample
-    run.n_min, run.stage = int(n_values[0]), stage
-    run.n_step = int(n_values[1] - n_values[0]) if len(n_values) > 1 else 1
-    run.optw, run.optx, run.sigma, run.program = 0, 0, 0.0, "12"
-    return run
-
-
 def rates(args, d, stage, n_values, sample):
     """Run (or resume) one stage's grid for one d; returns the (len(n_values), sample) 0/1 array (NaN: failed)."""
     trial, _ = EXPERIMENTS[args.experiment]
-    run = run_args(args, d, stage, n_values, sample)
+    run = runner.study_run_args(args, STUDY_FLAGS, n_values, d, sample=sample, stage=stage, optw=0, optx=0, sigma=0.0,
+                                program="12")
     prefix = f"transition_{args.experiment}_{stage}"
     arrays = runner.run_grid(run, {"rec": prefix}, trial, prefix, with_sigma=False, neutral_flags=programs.SOLVER_FLAGS,
                              tolerances=common.TOLERANCES,
