@@ -51,7 +51,7 @@ dense solves 50-100x slower).
 """
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -442,16 +442,52 @@ class BlockSolution:
     complementarity: float
     iterations: int
     status: str
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
 
-def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iterations=MAX_ITERATIONS):
+@dataclass(frozen=True)
+class EarlyRemoval:
+    """Blocks taken out of a solve while it runs: once the relative gap is at most
+    `gap`, a block with a linear cone whose t_j (the bound on ||u_j||) has fallen
+    below `ratio` times its value `lag` iterates earlier is heading for the apex of
+    its cone, and leaves the program, held at u_j = 0 from then on
+    (BlockSolution.removed lists them). A block at the apex at the optimum has t_j
+    shrinking with the complementarity, geometrically; an active block's t_j settles
+    at ||u_j||. The rule is not safe: a removed block can belong to the optimum, so
+    the caller certifies the answer with every block's dual constraint and puts the
+    violated blocks back (programs._exact_with_removal). The thresholds are fitted
+    in bench/early_removal.py on instances other than the solver bench's."""
+
+    gap: float = 1e-1
+    ratio: float = 0.3
+    lag: int = 2
+
+    def fallen(self, history, gap, coned):
+        """The blocks to remove (a mask), given the t of every iterate since the last
+        removal (history, oldest first), this iterate's relative gap and the mask of the
+        blocks with linear cones; None when none is."""
+        if gap > self.gap or len(history) <= self.lag:
+            return None
+        fallen = coned & (history[-1] < self.ratio * history[-1 - self.lag])
+        if not fallen.any() or fallen.sum() == coned.sum():  # keep at least one coned block
+            return None
+        return fallen
+
+
+def solve_blocks(blocks, y, kappa=0.0, cones=None, tolerance=TOLERANCE, max_iterations=MAX_ITERATIONS,
+                 gap_tolerance=None, removal=None):
     """Solve the block program above; never raises for a hard instance.
 
     blocks: MaskedBlocks or DenseBlocks; y (n,); kappa >= 0; cones: SignCones or
-    None. Runs with one BLAS thread.
+    None. The iteration stops once the relative residual is at most `tolerance` and
+    the relative gap and complementarity at most `gap_tolerance` (default: the same).
+    removal: an EarlyRemoval, or None to keep every block (it acts on the blocks with
+    linear cones only). Runs with one BLAS thread.
     """
+    gap_tolerance = tolerance if gap_tolerance is None else gap_tolerance
     with one_blas_thread():
-        return _solve(blocks, y, float(kappa), cones, tolerance, max_iterations)
+        return _solve(blocks, y, float(kappa), cones, (tolerance, gap_tolerance, gap_tolerance), max_iterations,
+                      removal)
 
 
 def one_blas_thread():
@@ -485,6 +521,7 @@ class _Best:
     """The best iterate so far: its measures (residual, gap, complementarity), state and objectives."""
 
     measures: tuple
+    scaled: float  # the largest measure over its tolerance
     state: "_State"
     primal: float
     dual: float
@@ -520,7 +557,8 @@ def _start_point(blocks, y, kappa, cones, coned, y_scale):
 #   not_definite     M or a block's Hessian could not be factored (rounding near the optimum)
 #   no_interior_step no halving of the step stayed inside the cones
 #   non_finite       a measure or a step became NaN or infinite
-def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
+def _solve(blocks, y, kappa, cones, tolerances, max_iterations, removal=None):
+    """tolerances: (residual, gap, complementarity), each relative (_Newton.measures)."""
     n, K, k = len(y), blocks.count, blocks.dim
     y_scale = max(1.0, np.linalg.norm(y))
     parts = None if cones is None or not cones.constrained.any() else _Parts(blocks, cones)
@@ -529,22 +567,37 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         return BlockSolution(np.zeros((K, k)), np.zeros(n), None, np.nan, np.nan,
                              np.inf, np.inf, np.inf, 0, "infeasible")
     iteration_of = _Newton if parts is None else _ConeNewton
-    degree = K + (0 if parts is None else state.z.size)
+    every_cone = cones
+    removal = removal if parts is not None else None
+    kept = np.arange(K)  # the blocks still in the program (removal), in the solver's order
+    t_history = []  # t of every iterate since the last removal
 
     best, iterations, short_steps, stop = None, 0, 0, "max_iterations"
-    best_by_iteration = []  # max(best.measures) after each iteration, for the stagnation stop
+    best_by_iteration = []  # the best iterate's measure after each iteration, for the stagnation stop
     newton = iteration_of(blocks, parts, y, kappa, state)
     for iteration in range(max_iterations + 1):
         measures = newton.measures(y_scale)
         if not np.all(np.isfinite(measures)):
             stop = "non_finite"
             break
-        if best is None or max(measures) < max(best.measures):
-            best = _Best(measures, state.copy(), newton.primal, newton.dual)
-        best_by_iteration.append(max(best.measures))
-        if max(measures) <= tolerance or iteration == max_iterations:
+        t_history.append(state.t)
+        fallen = removal and removal.fallen(t_history, measures[1], cones.constrained)
+        if fallen is not None:  # a smaller program from here on, the iterate restricted to it
+            keep = np.flatnonzero(~fallen)
+            state = state.take(keep, np.flatnonzero(~fallen[parts.coned]))
+            blocks, cones, kept = blocks.subset(keep), cones.subset(keep), kept[keep]
+            parts = _Parts(blocks, cones)
+            newton = iteration_of(blocks, parts, y, kappa, state)
+            measures = newton.measures(y_scale)
+            t_history = [t[keep] for t in t_history]
+            best, best_by_iteration = None, []  # the measures of a smaller program are not comparable
+        scaled = max(measure / tolerance for measure, tolerance in zip(measures, tolerances))
+        if best is None or scaled < best.scaled:
+            best = _Best(measures, scaled, state.copy(), newton.primal, newton.dual)
+        best_by_iteration.append(best.scaled)
+        if scaled <= 1.0 or iteration == max_iterations:
             break
-        if (iteration >= STAGNATION and best_by_iteration[-1] <= STAGNATION_LEVEL * tolerance
+        if (len(best_by_iteration) > STAGNATION and best_by_iteration[-1] <= STAGNATION_LEVEL
                 and best_by_iteration[-1] > 0.5 * best_by_iteration[-1 - STAGNATION]):
             stop = "stagnated"
             break  # keep the best iterate
@@ -553,7 +606,7 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         except np.linalg.LinAlgError:  # M or a block's Hessian lost definiteness to rounding
             stop = "not_definite"
             break
-        mu = newton.complementarity / degree
+        mu = newton.complementarity / (blocks.count + (0 if parts is None else state.z.size))
         # predictor: complementarity target 0; Mehrotra's centring sigma from its progress
         affine = newton.direction(factors, sigma_mu=0.0)
         alpha_primal, alpha_dual = newton.step_length(factors, affine)
@@ -582,23 +635,35 @@ def _solve(blocks, y, kappa, cones, tolerance, max_iterations):
         newton, state = candidate, candidate.state
         iterations = iteration + 1
 
+    removed = np.setdiff1d(np.arange(K), kept)
     if best is None:  # the start point itself was not finite
-        return BlockSolution(state.u, state.lam, _every_block(state.zeta, parts, cones), np.nan, np.nan,
-                             np.inf, np.inf, np.inf, 0, "non_finite")
+        return BlockSolution(_every_row(state.u, kept, K), state.lam, _every_block(state.zeta, parts, every_cone, kept),
+                             np.nan, np.nan, np.inf, np.inf, np.inf, 0, "non_finite", removed)
     residual, gap, complementarity = best.measures
-    status = "optimal" if max(residual, gap, complementarity) <= tolerance else stop
-    return BlockSolution(best.state.u, best.state.lam, _every_block(best.state.zeta, parts, cones),
-                         float(best.primal), float(best.dual), float(residual), float(gap), float(complementarity),
-                         iterations, status)
+    status = "optimal" if best.scaled <= 1.0 else stop
+    return BlockSolution(_every_row(best.state.u, kept, K), best.state.lam,
+                         _every_block(best.state.zeta, parts, every_cone, kept), float(best.primal), float(best.dual),
+                         float(residual), float(gap), float(complementarity), iterations, status, removed)
 
 
-def _every_block(zeta, parts, cones):
-    """The coned blocks' cone duals (len(coned), n) as (K, n), zero rows for the free blocks."""
+def _every_row(u, kept, count):
+    """The kept blocks' rows u (len(kept), k) as (count, k), zero rows for the removed."""
+    if len(kept) == count:
+        return u
+    every = np.zeros((count, u.shape[1]))
+    every[kept] = u
+    return every
+
+
+def _every_block(zeta, parts, cones, kept):
+    """The coned blocks' cone duals (len(coned), n) as (K, n) over every block of the
+    program (cones: its SignCones; kept: the blocks still in it, parts their split),
+    zero rows for the free blocks and the removed ones."""
     if cones is None:
         return None
     every = np.zeros((len(cones.constrained), cones.rows))
     if parts is not None:
-        every[parts.coned] = zeta
+        every[kept[parts.coned]] = zeta
     return every
 
 
@@ -616,6 +681,14 @@ class _State:
 
     def copy(self):
         return _State(**{name: None if value is None else value.copy() for name, value in vars(self).items()})
+
+    def take(self, keep, coned_keep):
+        """The iterate of the blocks `keep` alone; coned_keep: which rows of z and zeta
+        (the coned blocks') stay."""
+        taken = _State(self.t[keep], self.u[keep], self.lam)
+        if self.z is not None:
+            taken.z, taken.zeta = self.z[coned_keep], self.zeta[coned_keep]
+        return taken
 
     def moved(self, step, alpha_primal, alpha_dual):
         moved = _State(self.t + alpha_primal * step.dx0, self.u + alpha_primal * step.dx1,

@@ -57,6 +57,17 @@ WORKING_SET_MAX_SHARE = 0.6
 WORKING_SET_MAX_ROUNDS = 8
 WORKING_SET_ZERO = 1e-7
 WORKING_SET_CLEAR = 0.05
+# The exact form on all of its blocks (the exact route's last step) runs with early
+# removal (ipm.EarlyRemoval: blocks heading for the apex leave the solve) and stops at a
+# relative gap of EXACT_GAP_STOP, a tenth of the certificate's 1e-7, where the residual
+# still goes to the solver's 1e-9. The certificate on every block decides: the removed
+# blocks' dual constraints are checked as the working set's left-out blocks are, and
+# where one fails, a repair solve (without removal) over the blocks that stayed and the
+# violated ones follows; after REPAIR_ROUNDS of them the whole program is solved as
+# before, without removal. bench/early_removal.py fits the thresholds and measures them.
+EXACT_GAP_STOP = 1e-8
+EARLY_REMOVAL = ipm.EarlyRemoval(gap=1e-1, ratio=0.3, lag=2)
+REPAIR_ROUNDS = 2
 
 # Clarabel stalls near a 2e-8 primal residual on these programs (the optimum sits
 # at the apex of most second-order cones) and then reports "AlmostSolved" against
@@ -728,6 +739,9 @@ def solve_structured(program):
         solution = _exact_by_working_set(program, kappa, relaxed.lam)
         if solution is not None and solution.accepted:
             return solution
+    solution = _exact_with_removal(program, kappa)
+    if solution.accepted:
+        return solution
     return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))[0]
 
 
@@ -739,17 +753,53 @@ def uses_working_set(program):
             and n <= WORKING_SET_MAX_RATIO * d)
 
 
-def _exact_on(program, kappa, selection):
+def _exact_on(program, kappa, selection, removal=None, gap_tolerance=None):
     """Solve the exact form on the selected blocks (the others held at 0) and certify the
     result on the whole program, with zero duals on the left-out blocks' cones: the
-    Solution, and the block solver's own (ipm.BlockSolution)."""
+    Solution, and the block solver's own (ipm.BlockSolution). removal and
+    gap_tolerance: as ipm.solve_blocks takes them (the removed blocks are held at 0
+    too, with zero cone duals)."""
     blocks, cones = program.form.block_program(program, exact=True, selection=selection)
-    exact = ipm.solve_blocks(blocks, program.y, kappa, cones)
+    exact = ipm.solve_blocks(blocks, program.y, kappa, cones, gap_tolerance=gap_tolerance, removal=removal)
     m = program.patterns.shape[1]
     full_duals = np.zeros((len(program.y), 2 * m))
     columns, signs = selection
     full_duals[:, columns + m * (signs < 0)] = exact.zeta[cones.constrained].T  # u_i cones, then v_i cones
     return _structured_solution(program, _exact_primal(program, exact.u, selection), exact, "exact", full_duals), exact
+
+
+def _exact_with_removal(program, kappa):
+    """The exact form on all of its blocks with early removal (EARLY_REMOVAL), stopped
+    at the gap EXACT_GAP_STOP, certified on every block, and repaired where that fails.
+
+    A removed block, held at 0, is optimal for the whole program when its dual
+    constraint min_{zeta >= 0} ||A_i^T lam + G_i^T zeta|| <= 1 holds (exact_block_dual):
+    the cone duals that show it are filled in (_left_out_duals) and the solution is
+    certified with them. Where some removed block's constraint fails, the exact form
+    is solved again, without removal, over the blocks that stayed and the violated
+    ones (a repair round; at most REPAIR_ROUNDS). Returns the last Solution, accepted
+    or not (the caller then solves the whole program without removal); its route is
+    "exact" for the first solve, "exact, repaired" after a repair round."""
+    m = program.patterns.shape[1]
+    every = every_exact_block(m)
+    selected = np.ones(2 * m, dtype=bool)
+    for repair in range(REPAIR_ROUNDS + 1):
+        solution, exact = _exact_on(program, kappa, every.take(selected), None if repair else EARLY_REMOVAL,
+                                    EXACT_GAP_STOP)
+        left_out = ~selected
+        first = 1 if program.form.network == "skip" else 0  # the solver's block 0 is w0, which has no cone
+        left_out[np.flatnonzero(selected)[exact.removed - first]] = True
+        if repair:
+            solution = dataclasses.replace(solution, route="exact, repaired")
+        if not left_out.any():
+            return solution
+        violation, cone_duals = _left_out_duals(program, solution.dual, left_out)
+        solution = _with_cone_duals(program, solution, cone_duals, left_out)
+        violated = left_out & (violation > 1.0 + WORKING_SET_SLACK)
+        if solution.accepted or not violated.any():
+            return solution
+        selected = (selected & ~left_out) | violated
+    return solution
 
 
 def _exact_by_working_set(program, kappa, relaxed_dual):
