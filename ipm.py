@@ -459,8 +459,8 @@ class EarlyRemoval:
     in bench/early_removal.py on instances other than the solver bench's."""
 
     gap: float = 1e-1
-    ratio: float = 0.3
-    lag: int = 2
+    ratio: float = 0.5
+    lag: int = 1
 
     def fallen(self, history, gap, coned):
         """The blocks to remove (a mask), given the t of every iterate since the last

@@ -66,7 +66,7 @@ WORKING_SET_CLEAR = 0.05
 # violated ones follows; after REPAIR_ROUNDS of them the whole program is solved as
 # before, without removal. bench/early_removal.py fits the thresholds and measures them.
 EXACT_GAP_STOP = 1e-8
-EARLY_REMOVAL = ipm.EarlyRemoval(gap=1e-1, ratio=0.3, lag=2)
+EARLY_REMOVAL = ipm.EarlyRemoval(gap=1e-1, ratio=0.5, lag=1)
 REPAIR_ROUNDS = 2
 
 # Clarabel stalls near a 2e-8 primal residual on these programs (the optimum sits
@@ -793,7 +793,7 @@ def _exact_with_removal(program, kappa):
             solution = dataclasses.replace(solution, route="exact, repaired")
         if not left_out.any():
             return solution
-        violation, cone_duals = _left_out_duals(program, solution.dual, left_out)
+        violation, cone_duals = _left_out_duals(program, solution.dual, left_out, clear=np.inf)
         solution = _with_cone_duals(program, solution, cone_duals, left_out)
         violated = left_out & (violation > 1.0 + WORKING_SET_SLACK)
         if solution.accepted or not violated.any():
@@ -907,7 +907,7 @@ def exact_block_dual(a, G):
     return float(value), zeta
 
 
-def _left_out_duals(program, dual, left_out):
+def _left_out_duals(program, dual, left_out, clear=WORKING_SET_CLEAR):
     """For the blocks left out (a (2m,) mask): the value of exact_block_dual (0 for the
     others) and the cone duals (n, 2m) that attain it.
 
@@ -916,7 +916,9 @@ def _left_out_duals(program, dual, left_out):
     shows that for them (any zeta >= 0 with ||a + G^T zeta|| <= 1 does). A block whose
     bound stays above 1 + WORKING_SET_CLEAR is reported with that bound (an upper bound
     on its value: it is taken into the set as violated; at (400, 100) one such block in
-    about 270 was not), and only the blocks in between get an exact NNLS solve."""
+    about 270 was not), and only the blocks in between get an exact NNLS solve. With
+    clear=inf every block whose bound stays above 1 gets the NNLS (early removal: a
+    block reported violated costs a repair solve there)."""
     m, n = program.patterns.shape[1], len(program.y)
     correlations = _exact_correlations(program, dual)
     values, cone_duals = np.zeros(2 * m), np.zeros((n, 2 * m))
@@ -931,7 +933,7 @@ def _left_out_duals(program, dual, left_out):
         bounds, zetas = _projected_gradient_duals(program.X, 2.0 * program.patterns[:, blocks % m] - 1.0,
                                                   correlations[:, blocks], maps)
         values[blocks], cone_duals[:, blocks] = bounds, zetas
-        blocks = blocks[(bounds > 1.0 + WORKING_SET_SLACK) & (bounds <= 1.0 + WORKING_SET_CLEAR)]
+        blocks = blocks[(bounds > 1.0 + WORKING_SET_SLACK) & (bounds <= 1.0 + clear)]
     for block in blocks:
         G = _cone_matrix(program, block % m)
         values[block], cone_duals[:, block] = exact_block_dual(correlations[: G.shape[1], block], G)
