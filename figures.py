@@ -687,7 +687,8 @@ def compose(name, figure, scale, paths, out):
                 plot.draw_theory(ax, os.path.basename(path), row_grid, column_grid)
             plot.label_axes(ax, sidecar)
         failed, unsolved = sidecar.get("trials_failed", 0), unsolved_trials(sidecar)
-        notes = [f"{failed} failed trials, NaN"] * bool(failed) + [f"{unsolved} unsolved, NaN"] * bool(unsolved)
+        notes = ([f"{failed} failed trial{'s' * (failed > 1)}, NaN"] * bool(failed)
+                 + [f"{unsolved} unsolved, NaN"] * bool(unsolved))
         notes += ["incomplete"] * (not failed and not sidecar.get("complete", True))
         title = panel.title + (f" ({'; '.join(notes)})" if notes else "")
         ax.set_title(title + (f"\n{panel.array.split('_', 2)[0]}_{panel.array.split('_', 2)[1]}"
