@@ -89,7 +89,12 @@ SAMPLED = ("(14) is built over the authors' pattern sample (max(n, 50) random di
            "so a boundary here is the sample's: over the whole arrangement (14) recovers one neuron only where its "
            "pattern has >= d rows, P(Bin(n, 1/2) >= d), 50% at n ~ 2d, and two or three neurons later than the sample "
            "shows (ext_patterns; docs/math.md, section 8)")
-SAMPLED_13 = SAMPLED.replace("(14) is built", "(13) is built")  # the training form of Figures 31 and 32
+# the training form of Figures 31 and 32: its boundary is not the sample's (measured on Figure 32's run)
+SAMPLED_13 = ("(13) is built over the authors' pattern sample (max(n, 50) random directions), but its boundary is "
+              "not the sample's: its cones admit a neuron only through the projection of w onto its pattern's rows, "
+              "which keeps w's signs when the pattern has >= d rows and rarely otherwise, so one neuron is recovered "
+              "about as often as P(Bin(n, 1/2) >= d), 50% at n ~ 2d, where (14) over the same sample recovers from "
+              "n = d + 10 (docs/math.md, section 8)")
 NNIC_SAMPLED = ("the check runs over the authors' pattern sample (max(2n, 50) random directions); over the whole "
                 "arrangement NNIC is stricter (see ext_patterns for (14) itself)")
 LOST_COMPANION = ("not mentioned in the text, and no image of its own survives; it directly follows Figure {}, so "
