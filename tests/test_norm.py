@@ -1,6 +1,7 @@
 """The normalisation-layer suite: whitened blocks, (13)/(14), targets and NNIC-k."""
 
 import argparse
+import itertools
 
 import numpy as np
 import pytest
@@ -158,21 +159,22 @@ def test_norm_bad_input(flags, flag, tmp_path):
 
 
 def planted_preimage_keeps_its_pattern(data):
-    """Whether (13) admits the planted neuron: its block's neuron is the minimum-norm
-    preimage V S^-1 u, i.e. the projection of w onto the span of its pattern's rows, and
-    the cone asks that projection to keep w's signs on every row."""
+    """(whether the planted pattern has >= d rows, whether (13) admits the planted neuron).
+    (13)'s neuron behind a block is the preimage V S^-1 u of its target u = S V^T w, the
+    projection V V^T w of w onto the span of the pattern's rows; the cone asks it to keep
+    w's signs on every row."""
     X, w = data["X"], data["w"][:, 0]
-    rows = X @ w > 0
-    basis, _ = np.linalg.qr(X[rows].T)
-    projected = basis @ (basis.T @ w)
-    return bool(rows.sum() >= X.shape[1]), bool(np.all(np.where(rows, 1, -1) * (X @ projected) >= -1e-12))
+    _, _, V = data["blocks"][data["planted_columns"][0]]
+    preimage = V @ (V.T @ w)  # V S^-1 (S V^T w)
+    signs = np.where(X @ w > 0, 1, -1)
+    return V.shape[1] == X.shape[1], bool(np.all(signs * (X @ preimage) >= -1e-12))
 
 
 def test_exact_norm_program_recovers_one_neuron_iff_its_preimage_keeps_the_pattern():
     # below n = 2d the planted pattern often has fewer than d rows; then (13) cannot
     # represent the planted neuron unless the projection happens to keep its signs
     seen = set()
-    for optw, seed in [(optw, seed) for optw in (0, 1) for seed in range(6)]:
+    for optw, seed in itertools.product((0, 1), range(6)):
         data = instance(60, 30, seed, optw=optw)
         full_rank, feasible = planted_preimage_keeps_its_pattern(data)
         assert feasible or not full_rank
@@ -180,7 +182,7 @@ def test_exact_norm_program_recovers_one_neuron_iff_its_preimage_keeps_the_patte
         assert solution.accepted
         dis_abs = common.norm_dis_abs(common.learned_variable(solution.primal), common.norm_planted_variable(data),
                                       data["planted_columns"])
-        assert (dis_abs < 1e-4) == feasible
+        assert (dis_abs < common.RECOVERY_ATOL) == feasible
         # infeasible planted model: (13)'s optimum costs more than the planted norm 1
         assert feasible or solution.value > 1 + 1e-6
         seen.add(feasible)
