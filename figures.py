@@ -408,7 +408,7 @@ def trial_seconds(key, n, d, in_a_run=True):
         share = float(arrangement.wendel_probability(max(1, round(n / shift)), d))
         # both parts at the bench's cost: the shifts were read off whole runs so, and
         # RUN_FACTOR's entries are the noisy runs' (a noiseless run's exact solves are the
-        # small ones near the transition: Figure 32's noiseless run took 0.98x of this law)
+        # small ones near the transition: Figure 32's noiseless run took 1.02x of this law)
         return share * trial_seconds(exact, n, d, False) + (1 - share) * trial_seconds(relaxed, n, d, False)
     if key not in COST:
         sys.exit(f"figures.py: no cost entry {key!r} in figures.COST; fit one with "
