@@ -10,7 +10,9 @@ sidecar what the state derives) is reused without starting the script; an unfini
 one is continued (--resume), so a figure is recomposed without recomputation. --scale
 paper (the default) uses the paper's grid and trials, --scale quick a reduced grid
 (n <= 100, d <= 50, 3 trials) of the same figure, written as figures/<name>_quick.png.
---jobs and --scheduler pass through to the scripts.
+--jobs and --scheduler pass through to the scripts. A run made by another code version
+is refused unless --any-version, which composes a finished one as it is (saying so) and
+still refuses an unfinished one: gallery/'s runs, after a change of the code.
 
 The catalog follows the paper's text and, where the text lost a setting, the authors'
 code; CHOICES lists every such choice. Figures the catalog does not reproduce
@@ -458,13 +460,18 @@ def array_path(panel, args):
     return os.path.join(args.save_folder, runner.file_stem(panel.array, args, with_sigma) + ".npy")
 
 
-def run_verdict(panel, args, path):
+def run_verdict(panel, args, path, any_version=False):
     """What --results holds for a panel's run, decided by the run's state, not by its
     derived files: ("complete", ""), the state is complete, of the panel's identity
     (settings and code version), and the array and sidecar at path are what it derives;
     ("other", differences), the state is another run's; ("run", reason), anything else
     (nothing yet, unfinished, or derived files that disagree with the state), which the
-    script continues or derives again. The sidecar only locates the state."""
+    script continues or derives again. The sidecar only locates the state.
+
+    any_version: a run of the panel's settings made by another code version counts as
+    ("complete", "made by code version ...") when it is finished, without failed trials,
+    and its files are what its state derives; it is composed as it is, never continued
+    or derived again here (this code did not make it), so otherwise it stays "other"."""
     import plot
 
     if not (os.path.exists(path) and os.path.exists(os.path.splitext(path)[0] + ".json")):
@@ -485,13 +492,22 @@ def run_verdict(panel, args, path):
     run_identity = runner.identity(args, module.NEUTRAL_FLAGS)
     made_by = state.provenance.get("code_version")
     differences = "; ".join(runner.identity_differences(state.arguments, run_identity, True, made_by))
-    if differences:
+    other_version = made_by != runner.code_version()
+    if differences and not (any_version and other_version
+                            and not runner.identity_differences(state.arguments, run_identity)):
         return "other", differences
-    if not state.done.all() or state.failed().any():
-        return "run", ""
-    agrees = (np.array_equal(array, state.arrays[metric], equal_nan=True) and sidecar.get("code_version") == made_by
+    finished = state.done.all() and not state.failed().any()
+    agrees = (finished and np.array_equal(array, state.arrays[metric], equal_nan=True)
+              and sidecar.get("code_version") == made_by
               and not runner.identity_differences(sidecar.get("args", {}), run_identity)
               and sidecar.get("trials_done") == state.done.size)
+    if other_version:  # accepted by any_version above: composed as it is or not at all
+        if agrees:
+            return "complete", f"made by code version {made_by} (this is {runner.code_version()})"
+        return "other", (f"{differences}, and it is {'not finished' if not finished else 'not what its state derives'} "
+                         f"(its script's --resume --resume-any-version continues it as a mixed-version run)")
+    if not finished:
+        return "run", ""
     if not agrees:
         return "run", "its array or sidecar is not what the run's state derives; deriving both again from the state"
     return "complete", ""
@@ -592,23 +608,27 @@ def format_seconds(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-def run_panels(name, figure, scale, results, passthrough, allow_failed=False):
+def run_panels(name, figure, scale, results, passthrough, allow_failed=False, any_version=False):
     """Run (or reuse) every panel's array; returns their paths, in panel order."""
     return [reused_or_run(f"{name} [{panel.title}]", panel, arguments(figure, panel, scale, results), passthrough,
-                          allow_failed) for panel in figure.panels]
+                          allow_failed, any_version) for panel in figure.panels]
 
 
-def reused_or_run(label, panel, argv, passthrough, allow_failed=False):
+def reused_or_run(label, panel, argv, passthrough, allow_failed=False, any_version=False):
     """The path of the panel's array, running (--resume) its script first unless the run is
     complete. A run that ends with failed trials gets one --retry-failed; if some still
-    fail, the figure is refused unless allow_failed (then its title says so)."""
+    fail, the figure is refused unless allow_failed (then its title says so). any_version:
+    a finished run of another code version is used as it is, in a line that says so
+    (run_verdict)."""
     args = parsed(panel, argv)
     path = array_path(panel, args)
-    verdict, detail = run_verdict(panel, args, path)
+    verdict, detail = run_verdict(panel, args, path, any_version)
+    if verdict == "complete" and detail:
+        print(f"{label}: {path}: {detail}; composed as it is")
     if verdict == "other":
         if "--overwrite" not in passthrough:
-            sys.exit(f"error: {label}: {path} was made with {detail}; "
-                     f"use another --results, or --overwrite to rerun it into place")
+            sys.exit(f"error: {label}: {path} was made with {detail}; use another --results, --overwrite to "
+                     f"rerun it into place, or (a finished run of another code version) --any-version to compose it")
         run_script(f"{label} (replacing it)", panel.script, [*argv, *passthrough])
         verdict = run_verdict(panel, args, path)[0]
     if verdict == "run":
@@ -806,6 +826,9 @@ def main():
     parser.add_argument("--scheduler", default=None, help="Dask scheduler address for the runs")
     parser.add_argument("--overwrite", action="store_true",
                         help="rerun into place a panel's run that was made with other settings or code")
+    parser.add_argument("--any-version", dest="any_version", action="store_true",
+                        help="compose finished runs made by another code version as they are (each named in a line); "
+                             "without it such a run is refused")
     parser.add_argument("--allow-failed", action="store_true",
                         help="compose panels whose runs keep failed trials after one --retry-failed "
                              "(NaN, said in the title)")
@@ -823,6 +846,8 @@ def main():
         parser.error(f"figures: choose from {', '.join(made)} or all; got {', '.join(unknown) or 'none'}")
     if args.jobs is not None and args.jobs < 1:
         parser.error(f"--jobs must be at least 1; got {args.jobs}")
+    if args.any_version and args.overwrite:
+        parser.error("--any-version composes another version's runs, --overwrite reruns them: give one of them")
     if runner.unwritable(args.out):  # before any run, not after
         parser.error(f"--out {args.out!r}: {runner.unwritable(args.out)}")
     passthrough = (["--jobs", str(args.jobs)] if args.jobs else []) + (
@@ -843,7 +868,7 @@ def main():
         figure = CATALOG[name]
         for panel in figure.panels:
             panel_args = parsed(panel, arguments(figure, panel, args.scale, args.results, passthrough))
-            if run_verdict(panel, panel_args, array_path(panel, panel_args))[0] != "complete":
+            if run_verdict(panel, panel_args, array_path(panel, panel_args), args.any_version)[0] != "complete":
                 writes.append(f"{name} [{panel.title}]")
     if writes and runner.unwritable(args.results):
         parser.error(f"--results {args.results!r}: {runner.unwritable(args.results)}, and {writes[0]} needs to write "
@@ -861,7 +886,8 @@ def main():
             estimated = EXTENSIONS[name].seconds[args.scale]
         else:
             figure = CATALOG[name]
-            paths = run_panels(name, figure, args.scale, args.results, passthrough, args.allow_failed)
+            paths = run_panels(name, figure, args.scale, args.results, passthrough, args.allow_failed,
+                               args.any_version)
             png = compose(name, figure, args.scale, paths, args.out)
             estimated = estimate(figure, args.scale)[1]
         # the estimate is for runs made from nothing; reused runs make the time shorter

@@ -86,6 +86,37 @@ def test_a_run_with_failed_trials_is_retried_once_then_refused(tmp_path, monkeyp
     assert path.endswith(".npy") and len(calls) == 2
 
 
+def test_a_finished_run_of_another_code_version_is_composed_only_with_any_version(tmp_path, monkeypatch):
+    """A complete run is refused once the code version changes (no reuse across a
+    difference without saying so); --any-version composes it as it is, in a line that
+    names both versions, starting no script; an unfinished one stays refused."""
+    import runner
+
+    figure = figures.CATALOG["fig6"]
+    panel = figure.panels[0]
+    argv = figures.arguments(figure, panel, "quick", str(tmp_path))
+    made = figures.reused_or_run("fig6 [Gaussian]", panel, argv, [])  # a real run, at this version
+    contents = open(made, "rb").read()
+    monkeypatch.setattr(runner, "_IMPORTED_VERSION", "source-0000000000000000")
+    monkeypatch.setattr(figures, "run_script", lambda *a: pytest.fail("a script was started"))
+    with pytest.raises(SystemExit) as stop:
+        figures.reused_or_run("fig6 [Gaussian]", panel, argv, [])
+    assert "code version" in str(stop.value.code) and "--any-version" in str(stop.value.code)
+    path = figures.reused_or_run("fig6 [Gaussian]", panel, argv, [], any_version=True)
+    assert path == made and open(path, "rb").read() == contents
+    args = figures.parsed(panel, argv)
+    verdict, detail = figures.run_verdict(panel, args, path, any_version=True)
+    assert verdict == "complete" and "source-0000000000000000" in detail
+    state_path = os.path.join(str(tmp_path), json.load(open(path[:-4] + ".json"))["state"])
+    with np.load(state_path) as stored:
+        snapshot = dict(stored)
+    snapshot["status"].flat[-1] = -1  # one trial not done: unfinished
+    with open(state_path, "wb") as stream:
+        np.savez(stream, **snapshot)
+    verdict, detail = figures.run_verdict(panel, args, path, any_version=True)
+    assert verdict == "other" and "not finished" in detail
+
+
 def test_the_catalog_accounts_for_every_figure_of_the_paper():
     """Every number 1..43 is composed, drawn, composed with another, or not reproduced
     with a reason; readings carry their confidence; the paper's panel counts hold."""
