@@ -277,12 +277,16 @@ def nnic_holds(blocks, planted_columns, targets):
     every non-planted pattern i. lambda is a dual certificate of (14) only if it
     also meets U_P^T lambda = t, which fails when U_P loses column rank (several
     neurons, small n), so that is required too. Returns (holds, lambda).
+
+    The pseudo-inverse of the symmetric Gram U_P^T U_P comes from its eigendecomposition
+    (same cutoff, 1e-15 of the largest eigenvalue): LAPACK's SVD (gesdd) failed to
+    converge on one rank-deficient Gram (3 neurons, n = 240 = 3d) of Figure 11's run.
     """
     columns = sorted(set(planted_columns))  # neurons sharing a pattern share its block
     U_planted = np.hstack([blocks[k][0] for k in columns])
     planted_W = planted_solution(blocks, planted_columns, targets, blocks[0][2].shape[0])
     t = np.concatenate([planted_W[: blocks[k][0].shape[1], k] for k in columns])
-    lam = U_planted @ np.linalg.pinv(U_planted.T @ U_planted) @ t
+    lam = U_planted @ np.linalg.pinv(U_planted.T @ U_planted, hermitian=True) @ t
     interpolates = np.allclose(U_planted.T @ lam, t, atol=1e-8)
     others = [i for i in range(len(blocks)) if i not in columns]
     correlations = [np.linalg.norm(blocks[i][0].T @ lam) for i in others]

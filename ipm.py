@@ -45,8 +45,10 @@ feasible; the dual stays exactly feasible because s is recomputed from lam and
 zeta) and the least-norm primal point, and stops at relative residual, duality gap
 and complementarity <= 1e-9, or when rounding stalls it (both steps < 1e-3, three
 times in a row; or, within 100x the tolerance, no halving of the best measures in
-10 iterations), with the best iterate, after at most 200 iterations. Every array is
-float64; BLAS runs on one thread (on two busy cores threaded BLAS made these small
+10 iterations), with the best iterate, after at most 200 iterations. A caller that
+certifies the answer on the whole program afterwards (the exact route) may stop the gap
+and complementarity earlier (gap_tolerance) and take blocks out while the method runs
+(EarlyRemoval). Every array is float64; BLAS runs on one thread (on two busy cores threaded BLAS made these small
 dense solves 50-100x slower).
 """
 
@@ -456,11 +458,12 @@ class EarlyRemoval:
     at ||u_j||. The rule is not safe: a removed block can belong to the optimum, so
     the caller certifies the answer with every block's dual constraint and puts the
     violated blocks back (programs._exact_with_removal). The thresholds are fitted
-    in bench/early_removal.py on instances other than the solver bench's."""
+    in bench/early_removal.py on instances other than the solver bench's; the rule
+    in use is programs.EARLY_REMOVAL."""
 
-    gap: float = 1e-1
-    ratio: float = 0.5
-    lag: int = 1
+    gap: float
+    ratio: float
+    lag: int
 
     def fallen(self, history, gap, coned):
         """The blocks to remove (a mask), given the t of every iterate since the last

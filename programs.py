@@ -724,17 +724,9 @@ def solve_structured(program):
     where that does not end in a certified solution, every form on all of its blocks.
     """
     kappa = loss_weight(program)
-    # (25) is (12) on U with a loss: its relaxation is itself, as for (12) and (14)
-    blocks, _ = program.form.block_program(program, exact=False)
-    relaxed = ipm.solve_blocks(blocks, program.y, kappa)
-    if relaxed.status == "infeasible":
-        return Solution({}, np.nan, "infeasible", "IPM", route="direct")
-    if not program.form.exact:
-        return _structured_solution(program, _relaxed_primal(program, relaxed.u), relaxed, "direct")
-    shortcut = _structured_solution(program, _split_by_sign(program, _relaxed_primal(program, relaxed.u)),
-                                    relaxed, "relaxation")
-    if shortcut.accepted:
-        return shortcut
+    relaxed, first = relaxation_first(program, kappa)
+    if first.status == "infeasible" or not program.form.exact or first.accepted:
+        return first
     if uses_working_set(program):
         solution = _exact_by_working_set(program, kappa, relaxed.lam)
         if solution is not None and solution.accepted:
@@ -743,6 +735,22 @@ def solve_structured(program):
     if solution.accepted:
         return solution
     return _exact_on(program, kappa, every_exact_block(program.patterns.shape[1]))[0]
+
+
+def relaxation_first(program, kappa):
+    """The relaxation's solve (ipm.BlockSolution) and what it answers: for (12), (14)
+    and (25) the Solution itself ("direct"); for an exact form its sign split, accepted
+    only when the relaxation's lambda certifies it ("relaxation", the shortcut); a
+    Solution with status "infeasible" when the relaxation is infeasible."""
+    # (25) is (12) on U with a loss: its relaxation is itself, as for (12) and (14)
+    blocks, _ = program.form.block_program(program, exact=False)
+    relaxed = ipm.solve_blocks(blocks, program.y, kappa)
+    if relaxed.status == "infeasible":
+        return relaxed, Solution({}, np.nan, "infeasible", "IPM", route="direct")
+    primal = _relaxed_primal(program, relaxed.u)
+    if not program.form.exact:
+        return relaxed, _structured_solution(program, primal, relaxed, "direct")
+    return relaxed, _structured_solution(program, _split_by_sign(program, primal), relaxed, "relaxation")
 
 
 def uses_working_set(program):

@@ -109,6 +109,27 @@ def test_nnic_rejects_a_block_that_spans_the_planted_activation():
     assert not holds
 
 
+def test_nnic_certificate_is_the_minimum_norm_interpolant_on_a_rank_deficient_gram():
+    """Figure 11's trial (seed 97006855, n = 240, d = 80, trial 19; 3 e_j neurons): U_P is
+    240 x 240 of rank < 240, and LAPACK's SVD of its Gram failed to converge on the machine
+    that ran it. lambda = U_P (U_P^T U_P)^+ t is the minimum-norm least-squares solution of
+    U_P^T lambda = t, computed independently here from the SVD of U_P itself; U_P^T lambda
+    misses t, so NNIC-3 does not hold."""
+    n, d = 240, 80
+    data = common.norm_instance(runner.trial_rng(97006855, n, d, 19), n, d, optx=0, optw=1, sigma=0.0, neu=3,
+                                num_directions=2 * n)
+    targets = common.norm_targets(data["blocks"], data["planted_columns"], data["w"])
+    holds, lam = common.nnic_holds(data["blocks"], data["planted_columns"], targets)
+    columns = sorted(set(data["planted_columns"]))
+    U_planted = np.hstack([data["blocks"][k][0] for k in columns])
+    planted = common.planted_solution(data["blocks"], data["planted_columns"], targets, d)
+    t = np.concatenate([planted[: data["blocks"][k][0].shape[1], k] for k in columns])
+    assert np.linalg.matrix_rank(U_planted) < U_planted.shape[1]
+    np.testing.assert_allclose(lam, np.linalg.lstsq(U_planted.T, t, rcond=None)[0], atol=1e-8)
+    assert np.abs(U_planted.T @ lam - t).max() > 1e-3
+    assert not holds
+
+
 def test_exact_norm_program_is_above_the_relaxation():
     for seed in range(3):
         data = instance(20, 10, seed)
