@@ -818,8 +818,12 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
         print(f"removed {name}, left behind by a killed run")
     arguments = {k: v for k, v in vars(args).items() if k != "optw_choices"}
     state = _existing_state(args, state_path, stems, outputs, shape, identity(args, neutral_flags))
+    errors_path = os.path.join(folder, run_stem + ".errors.log")
     if state is None:
         state = RunState(state_path, list(outputs), shape, arguments)
+        if os.path.exists(errors_path):  # the tracebacks of a discarded run, not of this one
+            os.remove(errors_path)
+            print(f"removed {errors_path}, the tracebacks of the run it replaces")
     else:  # this invocation's run flags: the sidecar names the folder the run lives in now
         state.arguments.update({key: value for key, value in arguments.items() if key in RUN_FLAGS})
     for i, n in enumerate(n_grid):
@@ -840,7 +844,6 @@ def _run_grid(args, outputs, work, details_prefix, with_sigma, batched, skip_cel
     pending_total = int((~state.done).sum())
     index_n = {n: i for i, n in enumerate(n_grid)}
     index_d = {d: j for j, d in enumerate(d_grid)}
-    errors_path = os.path.join(folder, run_stem + ".errors.log")
     run = {"started_utc": utc_now(), "host": platform.node(), "engine": _engine(args), "wall_s": 0.0,
            "trials": 0, "code_version": code_version()}
     state.runs.append(run)

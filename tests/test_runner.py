@@ -149,6 +149,10 @@ def test_a_trial_that_raises_is_recorded_and_the_grid_goes_on(tmp_path):
     np.testing.assert_array_equal(retried, reference)
     assert sidecar_of(folder, "rec_rate_skip_n30_d20_w0_X0_sample2")["trials_failed"] == 0
     assert sidecar_of(folder, "rec_rate_skip_n30_d20_w0_X0_sample2")["complete"]
+    # --overwrite discards the run, its tracebacks with it
+    assert (folder / sidecar["errors_log"]).exists()
+    run(parse(folder, "--jobs", "1", "--overwrite"))
+    assert not (folder / sidecar["errors_log"]).exists()
 
 
 # --------------------------------------------------------------------------- resume edge cases and provenance
