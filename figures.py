@@ -384,7 +384,8 @@ MIXED = {
 # form's 1.09 was 13% and 23% low on the route's first whole runs, Figure 32's sigma =
 # 0.05 and 0.1 (--neu 1 --optw 1 --n 400 --d 100 --sample 5: 7085 s and 7703 s where
 # 6256 s was estimated, 2026-12-06/07): now 1.29, fitted to those two (in-sample; the
-# sigma = 0.2 run checks it). The skip form's 0.99 has no whole run of the route yet.
+# sigma = 0.2 run: 0.98x). The skip form's 0.99, out of sample on its own grid at the new
+# route (2026-12-07): 813 s against 766 s (1.06x).
 # The NNIC check's 0.87: the
 # six paper-scale runs of Figures 10 and 11 (nic_norm --n 400 --d 80 --sample 50, neu/optw
 # 2/0, 2/1, 2/2, 3/0, 1/1, 3/1) took 9315 s where the bench's law gave 10685 s (0.81-0.99
